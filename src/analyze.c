@@ -1,0 +1,432 @@
+/*
+ * analyze.c — from a model file to per-layer metrics. One tensor at a time: decode its header,
+ * decide whether it is a layer (WeightWatcher's rules, spec §2–§3), widen it to double, build
+ * the ESD of its matrices, score it, and free everything but the result row. Peak memory is
+ * bounded by the largest tensor, whatever the model size.
+ */
+#include "weightlint.h"
+
+#include "dtype.h"
+#include "esd.h"
+#include "metrics.h"
+#include "onnx_model.h"
+#include "wl_err.h"
+
+#include <float.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Below this lambda_min/lambda_max the Gram route cannot resolve the small singular values
+ * (its absolute floor is ~eps64 * lambda_max), so the rank columns take them from dgesdd. */
+#define WL_GRAM_COND_LIMIT 1e-12
+#define WL_CONV_SCALE 0.70710678118654757 /* sqrt(1/2): conv2d_norm with pool=True (§3.3) */
+
+/* WeightWatcher's N, M, rf for a rank-2 or rank-4 shape, including quirks A and B (§3.2). */
+static void ww_dimensions(const int64_t *d, int rank, wl_layer *l)
+{
+    if (rank == 2) {
+        l->N = d[0] > d[1] ? d[0] : d[1];
+        l->M = d[0] > d[1] ? d[1] : d[0];
+        l->rf = 1;
+        return;
+    }
+    int64_t a = d[0], b = d[1], kh = d[2], kw = d[3];
+    l->rf = kh * kw;
+    l->N = a;
+    l->M = b;
+    if (a + b >= kh + kw && a < b && (l->rf % 2) == 1) {
+        /* Quirk A: the running N, M are swapped once per slice; an odd count swaps them. */
+        l->N = b;
+        l->M = a;
+    }
+    /* Quirk B (a + b < kh + kw): N = a, M = b as stored. */
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* ESD of one slice (row-major rows x cols): eigenvalues (ascending) and singular values. */
+static wl_status slice_spectrum(const double *w, size_t rows, size_t cols, double *evals,
+                                double *sv, wl_err *err)
+{
+    size_t k = rows < cols ? rows : cols;
+    wl_status st = wl_esd_gram(w, rows, cols, evals, err);
+    if (st != WL_OK)
+        return st;
+    double top = evals[k - 1];
+    if (top == 0.0 || evals[0] <= WL_GRAM_COND_LIMIT * top) {
+        st = wl_esd_svd(w, rows, cols, sv, err);
+        if (st != WL_OK)
+            return st;
+        for (size_t i = 0; i < k; i++)
+            evals[i] = sv[i] * sv[i];
+        return WL_OK;
+    }
+    for (size_t i = 0; i < k; i++)
+        sv[i] = sqrt(evals[i]);
+    return WL_OK;
+}
+
+/* Builds the pooled spectrum of a dense (rank 2) or conv2d (rank 4) tensor held in w (already
+ * scaled) and computes the layer's metrics. */
+static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_layer *l,
+                              const wl_options *opts, wl_err *err)
+{
+    size_t rows = (size_t)d[0], cols = (size_t)d[1];
+    size_t n_slices = rank == 4 ? (size_t)(d[2] * d[3]) : 1;
+    size_t k = rows < cols ? rows : cols;
+    size_t n = k * n_slices;
+    wl_status st = WL_OK;
+    double *evals = malloc((n ? n : 1) * sizeof *evals);
+    double *sv = malloc((n ? n : 1) * sizeof *sv);
+    double *slice = rank == 4 ? malloc((rows * cols > 0 ? rows * cols : 1) * sizeof *slice) : NULL;
+    if (evals == NULL || sv == NULL || (rank == 4 && slice == NULL)) {
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory for the spectrum (%zu eigenvalues)", n);
+        goto out;
+    }
+    wl_spectrum s = {.evals = evals, .sv = sv, .n_evals = n, .sv_max = 0.0, .sv_min = 0.0};
+    size_t kh = rank == 4 ? (size_t)d[2] : 1, kw = rank == 4 ? (size_t)d[3] : 1;
+    for (size_t i = 0; i < kh && k > 0; i++) {
+        for (size_t j = 0; j < kw; j++) {
+            const double *m = w;
+            if (rank == 4) {
+                /* W[:, :, i, j] of the [out, in, kh, kw] kernel, row-major out x in. */
+                for (size_t r = 0; r < rows; r++)
+                    for (size_t c = 0; c < cols; c++)
+                        slice[r * cols + c] = w[((r * cols + c) * kh + i) * kw + j];
+                m = slice;
+            }
+            double *ev = evals + (i * kw + j) * k, *sl_sv = sv + (i * kw + j) * k;
+            st = slice_spectrum(m, rows, cols, ev, sl_sv, err);
+            if (st != WL_OK)
+                goto out;
+            double smax = sl_sv[k - 1], smin = sl_sv[0];
+            if (smax > s.sv_max)
+                s.sv_max = smax;
+            if (smin > s.sv_min || (i == 0 && j == 0))
+                s.sv_min = smin;
+            double tol = smax * (double)l->N * DBL_EPSILON;
+            for (size_t q = 0; q < k; q++)
+                if (!(sl_sv[q] > tol))
+                    s.rank_loss++;
+        }
+    }
+    if (n_slices > 1) {
+        qsort(evals, n, sizeof *evals, cmp_double);
+        qsort(sv, n, sizeof *sv, cmp_double);
+    }
+    if (n == 0) {
+        st = WL_FAIL(err, WL_E_INTERNAL, "layer '%s' has an empty spectrum", l->name);
+        goto out;
+    }
+    wl_metrics_compute(l, &s);
+    if (opts->keep_evals) {
+        l->evals = evals;
+        evals = NULL;
+    }
+out:
+    free(evals);
+    free(sv);
+    free(slice);
+    return st;
+}
+
+/* ------------------------------------------------------------------ result building */
+
+typedef struct growable {
+    void *v;
+    size_t n, cap, elem;
+} growable;
+
+static void *grow(growable *g)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16;
+        void *v = realloc(g->v, cap * g->elem);
+        if (v == NULL)
+            return NULL;
+        g->v = v;
+        g->cap = cap;
+    }
+    void *slot = (char *)g->v + g->n * g->elem;
+    memset(slot, 0, g->elem);
+    g->n++;
+    return slot;
+}
+
+static void copy_shape(int64_t *dst, int *rank_out, const wl_tensor *t)
+{
+    memcpy(dst, t->dims, (size_t)t->rank * sizeof *dst);
+    *rank_out = t->rank;
+}
+
+static wl_status add_skipped(growable *g, const wl_tensor *t, const char *name, int64_t layer_id,
+                             const char *code, wl_err *err, const char *fmt, ...)
+    WL_PRINTF(7, 8);
+
+static wl_status add_skipped(growable *g, const wl_tensor *t, const char *name, int64_t layer_id,
+                             const char *code, wl_err *err, const char *fmt, ...)
+{
+    wl_skipped *s = grow(g);
+    if (s == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    s->name = strdup(name);
+    s->layer_id = layer_id;
+    copy_shape(s->shape, &s->rank, t);
+    const wl_dtype_info *dt = wl_dtype_get(t->data_type);
+    s->dtype = dt && dt->name ? dt->name : "UNDEFINED";
+    s->reason_code = code;
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    s->reason = strdup(buf);
+    if (s->name == NULL || s->reason == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    return WL_OK;
+}
+
+/* Stable unique id: the graph path and the tensor name, "#<index>" appended on a clash. */
+static char *make_id(const wl_tensor_ref *ref, const char *name, int64_t layer_id,
+                     const growable *layers)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s%s%s", ref->graph_path, *ref->graph_path ? "/" : "", name);
+    const wl_layer *l = layers->v;
+    for (size_t i = 0; i < layers->n - 1; i++)
+        if (l[i].id && strcmp(l[i].id, buf) == 0) {
+            size_t len = strlen(buf);
+            snprintf(buf + len, sizeof buf - len, "#%lld", (long long)layer_id);
+            break;
+        }
+    return strdup(buf);
+}
+
+/* Decides what to do with one tensor and, when it is a layer, scores it. */
+static wl_status visit_tensor(const wl_onnx_file *f, const wl_tensor_ref *ref, int64_t layer_id,
+                              const wl_options *opts, growable *layers, growable *skipped,
+                              wl_err *err)
+{
+    wl_tensor t;
+    wl_status st = wl_tensor_parse(f, ref, opts->max_tensor_bytes, &t, err);
+    if (st != WL_OK)
+        return st;
+    double *w = NULL;
+    const char *name = (t.name[0] == '\0' && ref->name_hint) ? ref->name_hint : t.name;
+    const wl_dtype_info *dt = wl_dtype_get(t.data_type);
+    if (opts->layers != NULL && fnmatch(opts->layers, name, 0) != 0) {
+        st = add_skipped(skipped, &t, name, layer_id, "filter", err, "not selected by --layers %s",
+                         opts->layers);
+        goto out;
+    }
+    if (t.rank != 2 && t.rank != 4) {
+        st = add_skipped(skipped, &t, name, layer_id, "rank", err,
+                         "rank %d: only 2-D (dense) and 4-D (conv2d) tensors are analyzed",
+                         t.rank);
+        goto out;
+    }
+    if (dt->elem_bytes == 0) {
+        st = add_skipped(skipped, &t, name, layer_id, "dtype", err,
+                         "data type %s is not supported (no numeric widening defined)", dt->name);
+        goto out;
+    }
+    wl_layer probe = {0};
+    ww_dimensions(t.dims, t.rank, &probe);
+    int64_t evals_count = probe.M * probe.rf;
+    if (evals_count < opts->min_evals) {
+        st = add_skipped(skipped, &t, name, layer_id, "min_evals", err,
+                         "M*rf = %lld*%lld = %lld < min_evals = %lld", (long long)probe.M,
+                         (long long)probe.rf, (long long)evals_count, (long long)opts->min_evals);
+        goto out;
+    }
+    if (opts->max_evals > 0 && evals_count > opts->max_evals) {
+        st = add_skipped(skipped, &t, name, layer_id, "max_evals", err,
+                         "M*rf = %lld*%lld = %lld > max_evals = %lld", (long long)probe.M,
+                         (long long)probe.rf, (long long)evals_count, (long long)opts->max_evals);
+        goto out;
+    }
+    if (opts->max_n > 0 && probe.N > opts->max_n) {
+        st = add_skipped(skipped, &t, name, layer_id, "max_n", err, "N = %lld > max_N = %lld",
+                         (long long)probe.N, (long long)opts->max_n);
+        goto out;
+    }
+
+    wl_layer *l = grow(layers);
+    if (l == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    l->N = probe.N;
+    l->M = probe.M;
+    l->rf = probe.rf;
+    l->Q = (double)l->N / (double)l->M;
+    l->layer_id = layer_id;
+    l->name = strdup(name);
+    l->id = make_id(ref, name, layer_id, layers);
+    copy_shape(l->shape, &l->rank, &t);
+    l->dtype = dt->name;
+    l->layer_type = t.rank == 2 ? "dense" : "conv2d";
+    l->warning = "";
+    if (l->name == NULL || l->id == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (opts->progress)
+        opts->progress(opts->progress_ctx, name, layers->n - 1, 0);
+    w = malloc((size_t)t.n_elems * sizeof *w);
+    if (w == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "tensor '%s': out of memory for %llu values", name,
+                     (unsigned long long)t.n_elems);
+        goto out;
+    }
+    st = wl_tensor_to_double(f, &t, w, err);
+    wl_tensor_release_pages(f, &t);
+    if (st != WL_OK)
+        goto out;
+    for (uint64_t i = 0; i < t.n_elems; i++) {
+        if (!isfinite(w[i])) {
+            wl_metrics_set_nonfinite(l, i, w[i]);
+            goto out;
+        }
+    }
+    if (t.rank == 4)
+        wl_dtype_scale(dt->scale, w, (size_t)t.n_elems, WL_CONV_SCALE);
+    st = score_tensor(w, t.dims, t.rank, l, opts, err);
+out:
+    if (st != WL_OK)
+        wl_err_wrap(err, "tensor '%s'", name);
+    free(w);
+    wl_tensor_clear(&t);
+    return st;
+}
+
+/* Mean that skips NaN and lets +-inf propagate (pandas mean, as get_summary()). */
+static double mean_skipnan(const wl_layer *ls, size_t n, size_t offset)
+{
+    double sum = 0.0;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ls[i].status == WL_LAYER_NONFINITE)
+            continue;
+        double v = *(const double *)((const char *)&ls[i] + offset);
+        if (isnan(v))
+            continue;
+        sum += v;
+        count++;
+    }
+    return count ? sum / (double)count : NAN;
+}
+
+void wl_analysis_summarize(wl_analysis *a)
+{
+    wl_summary *s = &a->summary;
+    const wl_layer *ls = a->layers;
+    size_t n = a->n_layers;
+    s->log_norm = mean_skipnan(ls, n, offsetof(wl_layer, log_norm));
+    s->alpha = mean_skipnan(ls, n, offsetof(wl_layer, alpha));
+    s->alpha_weighted = mean_skipnan(ls, n, offsetof(wl_layer, alpha_weighted));
+    s->log_alpha_norm = mean_skipnan(ls, n, offsetof(wl_layer, log_alpha_norm));
+    s->log_spectral_norm = mean_skipnan(ls, n, offsetof(wl_layer, log_spectral_norm));
+    s->stable_rank = mean_skipnan(ls, n, offsetof(wl_layer, stable_rank));
+    s->has_mp_softrank = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ls[i].has_mp)
+            s->has_mp_softrank = 1;
+    s->mp_softrank = s->has_mp_softrank ? mean_skipnan(ls, n, offsetof(wl_layer, mp_softrank))
+                                        : NAN;
+    s->n_rows = 0;
+    a->n_failed = a->n_nonfinite = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ls[i].status == WL_LAYER_NONFINITE)
+            a->n_nonfinite++;
+        else
+            s->n_rows++;
+        if (ls[i].status == WL_LAYER_FIT_FAILED)
+            a->n_failed++;
+    }
+}
+
+wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analysis **out,
+                          wl_err *err)
+{
+    *out = NULL;
+    wl_options defaults;
+    if (opts_in == NULL) {
+        wl_options_init(&defaults, WL_COMPAT_NONE);
+        opts_in = &defaults;
+    }
+    const wl_options *opts = opts_in;
+    wl_onnx_file *f = NULL;
+    wl_tensor_ref *refs = NULL;
+    size_t n_refs = 0;
+    growable layers = {.elem = sizeof(wl_layer)}, skipped = {.elem = sizeof(wl_skipped)};
+    wl_analysis *a = calloc(1, sizeof *a);
+    wl_status st;
+    if (a == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+    st = wl_onnx_open(path, &f, err);
+    if (st != WL_OK)
+        goto out;
+    st = wl_onnx_list_tensors(f, opts->compat != WL_COMPAT_WW, &refs, &n_refs, err);
+    if (st != WL_OK)
+        goto out;
+    for (size_t i = 0; i < n_refs; i++) {
+        st = visit_tensor(f, &refs[i], (int64_t)i, opts, &layers, &skipped, err);
+        if (st != WL_OK) {
+            wl_err_wrap(err, "%s", path);
+            goto out;
+        }
+    }
+    a->path = strdup(path);
+    a->producer = strdup(f->producer);
+    if (a->path == NULL || a->producer == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    a->ir_version = f->ir_version;
+    a->compat = opts->compat;
+    a->n_tensors = n_refs;
+out:
+    a->layers = layers.v;
+    a->n_layers = layers.n;
+    a->skipped = skipped.v;
+    a->n_skipped = skipped.n;
+    wl_tensor_refs_free(refs, n_refs);
+    wl_onnx_close(f);
+    if (st != WL_OK) {
+        wl_analysis_free(a);
+        return st;
+    }
+    wl_analysis_summarize(a);
+    *out = a;
+    return WL_OK;
+}
+
+void wl_analysis_free(wl_analysis *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->n_layers; i++) {
+        free(a->layers[i].name);
+        free(a->layers[i].id);
+        free(a->layers[i].evals);
+    }
+    for (size_t i = 0; i < a->n_skipped; i++) {
+        free(a->skipped[i].name);
+        free(a->skipped[i].reason);
+    }
+    free(a->layers);
+    free(a->skipped);
+    free(a->path);
+    free(a->producer);
+    free(a);
+}

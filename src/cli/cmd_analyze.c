@@ -1,0 +1,595 @@
+/*
+ * cmd_analyze.c — `weightlint analyze MODEL...`: the per-layer metric table and the model
+ * summary, as text, CSV or JSON (docs/analyze-json.md). JSON uses WeightWatcher's column names
+ * so that it can be diffed against WeightWatcher's details DataFrame.
+ */
+#include "cli.h"
+#include "columns.h"
+#include "json_out.h"
+#include "weightlint.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ANALYZE_JSON_SCHEMA_VERSION 1
+
+typedef enum out_format { FMT_TEXT, FMT_CSV, FMT_JSON } out_format;
+
+static const char analyze_help[] =
+    "usage: weightlint analyze [options] MODEL...\n"
+    "\n"
+    "Per-layer spectral metrics (alpha, alpha_weighted, D, norms, ranks, MP fit) of ONNX models.\n"
+    "\n"
+    "Options:\n"
+    "  -f, --format FMT   text (alias: table), csv or json            [text]\n"
+    "  -o, --output FILE  write the report to FILE instead of stdout\n"
+    "      --compat ww    WeightWatcher 0.7.5.5's exact layer set and size filters\n"
+    "      --layers GLOB  analyze only tensors whose name matches GLOB (fnmatch)\n"
+    "      --mp-fit       Marchenko-Pastur fit (always on outside --compat ww)\n"
+    "      --randomize    shuffled-weights ESD, rand_distance, correlation traps\n"
+    "      --seed N       seed of the shuffle stream                         [0]\n"
+    "      --evals DIR    write each model's eigenvalues to DIR/<model>.evals.txt\n"
+    "      --progress     show progress on stderr even when it is not a terminal\n"
+    "      --no-progress  never show progress\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Exit codes: 0 analysis done, 2 usage error, 3 model unreadable/malformed/unsupported,\n"
+    "4 numerical, resource or internal failure.\n";
+
+typedef struct progress_state {
+    int enabled;
+    const char *model;
+    struct timespec start;
+    int printed;
+} progress_state;
+
+static double elapsed_s(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+static void on_progress(void *ctx, const char *layer, size_t done, size_t total)
+{
+    progress_state *p = ctx;
+    (void)total;
+    double e = elapsed_s(&p->start);
+    if (!p->enabled || e < 1.0)
+        return;
+    fprintf(stderr, "\r\033[K%s: layer %zu %s (%.1fs)", p->model, done + 1, layer, e);
+    p->printed = 1;
+}
+
+/* ------------------------------------------------------------------ text */
+
+static void fmt_num(char *buf, size_t n, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "nan");
+    else if (isinf(v))
+        snprintf(buf, n, v > 0 ? "inf" : "-inf");
+    else if (v != 0.0 && (fabs(v) >= 1e6 || fabs(v) < 1e-3))
+        snprintf(buf, n, "%.3e", v);
+    else
+        snprintf(buf, n, "%.4f", v);
+}
+
+static void shape_str(char *buf, size_t n, const int64_t *shape, int rank)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < rank && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? "x" : "",
+                                 (long long)shape[i]);
+    if (rank == 0)
+        snprintf(buf, n, "scalar");
+}
+
+static void write_text(FILE *out, const wl_analysis *a)
+{
+    fprintf(out, "%s  (%s mode; %zu tensors: %zu analyzed, %zu skipped, %zu fit failed, %zu "
+                 "non-finite)\n",
+            a->path, a->compat == WL_COMPAT_WW ? "--compat ww" : "default", a->n_tensors,
+            a->n_layers, a->n_skipped, a->n_failed, a->n_nonfinite);
+    if (a->n_layers == 0) {
+        fprintf(out, "  no layer analyzed: no tensor is a 2-D or 4-D weight large enough to "
+                     "score (see the skipped list)\n");
+    } else {
+        fprintf(out, "  %-32s %-14s %8s %9s %8s %10s %5s %9s %6s  %s\n", "name", "shape", "alpha",
+                "alpha_w", "D", "lambda_max", "spk", "stab_rank", "mp_sr", "status");
+        for (size_t i = 0; i < a->n_layers; i++) {
+            const wl_layer *l = &a->layers[i];
+            char shape[64], al[24], aw[24], d[24], lm[24], sr[24], mp[24];
+            shape_str(shape, sizeof shape, l->shape, l->rank);
+            if (l->status == WL_LAYER_NONFINITE) {
+                fprintf(out, "  %-32s %-14s  non-finite weight %g at flat index %llu\n", l->name,
+                        shape, l->nonfinite_value, (unsigned long long)l->nonfinite_index);
+                continue;
+            }
+            fmt_num(al, sizeof al, l->alpha);
+            fmt_num(aw, sizeof aw, l->alpha_weighted);
+            fmt_num(d, sizeof d, l->D);
+            fmt_num(lm, sizeof lm, l->lambda_max);
+            fmt_num(sr, sizeof sr, l->stable_rank);
+            if (l->has_mp)
+                fmt_num(mp, sizeof mp, l->mp_softrank);
+            else
+                snprintf(mp, sizeof mp, "-");
+            const char *st = l->status == WL_LAYER_FIT_FAILED ? "fit failed" : l->warning;
+            fprintf(out, "  %-32s %-14s %8s %9s %8s %10s %5lld %9s %6s  %s%s%s\n", l->name,
+                    shape, al, aw, d, lm, (long long)l->num_pl_spikes, sr, mp, st,
+                    l->phase ? (st[0] ? ", " : "") : "", l->phase ? l->phase : "");
+        }
+    }
+    const wl_summary *s = &a->summary;
+    char v[6][24];
+    fmt_num(v[0], 24, s->alpha);
+    fmt_num(v[1], 24, s->alpha_weighted);
+    fmt_num(v[2], 24, s->log_norm);
+    fmt_num(v[3], 24, s->log_spectral_norm);
+    fmt_num(v[4], 24, s->log_alpha_norm);
+    fmt_num(v[5], 24, s->stable_rank);
+    fprintf(out, "  summary: alpha=%s alpha_weighted=%s log_norm=%s log_spectral_norm=%s "
+                 "log_alpha_norm=%s stable_rank=%s\n",
+            v[0], v[1], v[2], v[3], v[4], v[5]);
+    if (a->n_skipped > 0) {
+        fprintf(out, "  skipped:");
+        const char *codes[] = {"rank", "min_evals", "max_evals", "max_n", "dtype", "filter"};
+        for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+            size_t k = 0;
+            for (size_t i = 0; i < a->n_skipped; i++)
+                if (strcmp(a->skipped[i].reason_code, codes[c]) == 0)
+                    k++;
+            if (k)
+                fprintf(out, " %s=%zu", codes[c], k);
+        }
+        fputc('\n', out);
+    }
+}
+
+/* ------------------------------------------------------------------ csv */
+
+static void csv_field(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\n") == NULL) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void csv_double(FILE *out, double v)
+{
+    if (isnan(v))
+        fputs("nan", out);
+    else if (isinf(v))
+        fputs(v > 0 ? "inf" : "-inf", out);
+    else
+        fprintf(out, "%.17g", v);
+}
+
+static void write_csv_header(FILE *out)
+{
+    fputs("model,id,name,shape,status", out);
+    for (size_t c = 0; c < cli_n_columns; c++)
+        fprintf(out, ",%s", cli_columns[c].name);
+    fputc('\n', out);
+}
+
+static void write_csv(FILE *out, const wl_analysis *a)
+{
+    for (size_t i = 0; i < a->n_layers; i++) {
+        const wl_layer *l = &a->layers[i];
+        char shape[128];
+        shape_str(shape, sizeof shape, l->shape, l->rank);
+        csv_field(out, a->path);
+        fputc(',', out);
+        csv_field(out, l->id);
+        fputc(',', out);
+        csv_field(out, l->name);
+        fprintf(out, ",%s,%s", shape, cli_layer_status(l));
+        for (size_t c = 0; c < cli_n_columns; c++) {
+            const col_def *cd = &cli_columns[c];
+            fputc(',', out);
+            if ((cd->group == 1 && !l->has_mp) || (cd->group == 2 && !l->has_rand))
+                continue;
+            if (cd->kind == COL_DOUBLE)
+                csv_double(out, col_double(l, cd));
+            else if (cd->kind == COL_INT)
+                fprintf(out, "%lld", (long long)col_int(l, cd));
+            else if (col_str(l, cd))
+                csv_field(out, col_str(l, cd));
+        }
+        fputc('\n', out);
+    }
+}
+
+/* ------------------------------------------------------------------ json */
+
+static void json_shape(wl_json *j, const int64_t *shape, int rank)
+{
+    wl_json_begin_array(j);
+    for (int i = 0; i < rank; i++)
+        wl_json_int(j, shape[i]);
+    wl_json_end_array(j);
+}
+
+static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
+{
+    wl_json_begin_object(j);
+    wl_json_key(j, "model");
+    wl_json_string(j, a->path);
+    wl_json_key(j, "id");
+    wl_json_string(j, l->id);
+    wl_json_key(j, "name");
+    wl_json_string(j, l->name);
+    wl_json_key(j, "shape");
+    json_shape(j, l->shape, l->rank);
+    wl_json_key(j, "status");
+    wl_json_string(j, cli_layer_status(l));
+    if (l->status == WL_LAYER_NONFINITE) {
+        wl_json_key(j, "nonfinite_index");
+        wl_json_int(j, (int64_t)l->nonfinite_index);
+        wl_json_key(j, "nonfinite_value");
+        wl_json_double(j, l->nonfinite_value);
+    }
+    for (size_t c = 0; c < cli_n_columns; c++) {
+        const col_def *cd = &cli_columns[c];
+        if ((cd->group == 1 && !l->has_mp) || (cd->group == 2 && !l->has_rand))
+            continue;
+        if (l->status == WL_LAYER_NONFINITE && cd->kind != COL_STR &&
+            strcmp(cd->name, "layer_id") != 0 && strcmp(cd->name, "N") != 0 &&
+            strcmp(cd->name, "M") != 0 && strcmp(cd->name, "rf") != 0 &&
+            strcmp(cd->name, "Q") != 0)
+            continue;
+        wl_json_key(j, cd->name);
+        if (cd->kind == COL_DOUBLE)
+            wl_json_double(j, col_double(l, cd));
+        else if (cd->kind == COL_INT)
+            wl_json_int(j, col_int(l, cd));
+        else
+            wl_json_string(j, col_str(l, cd));
+    }
+    wl_json_end_object(j);
+}
+
+static void json_summary(wl_json *j, const wl_summary *s)
+{
+    wl_json_begin_object(j);
+    const struct {
+        const char *k;
+        double v;
+    } rows[] = {{"log_norm", s->log_norm},
+                {"alpha", s->alpha},
+                {"alpha_weighted", s->alpha_weighted},
+                {"log_alpha_norm", s->log_alpha_norm},
+                {"log_spectral_norm", s->log_spectral_norm},
+                {"stable_rank", s->stable_rank}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        wl_json_key(j, rows[i].k);
+        wl_json_double(j, rows[i].v);
+    }
+    if (s->has_mp_softrank) {
+        wl_json_key(j, "mp_softrank");
+        wl_json_double(j, s->mp_softrank);
+    }
+    wl_json_end_object(j);
+}
+
+static void json_model(wl_json *j, const wl_analysis *a)
+{
+    wl_json_begin_object(j);
+    wl_json_key(j, "path");
+    wl_json_string(j, a->path);
+    wl_json_key(j, "summary");
+    if (a->n_layers - a->n_nonfinite > 0)
+        json_summary(j, &a->summary);
+    else
+        wl_json_null(j);
+    wl_json_key(j, "coverage");
+    wl_json_begin_object(j);
+    wl_json_key(j, "tensors");
+    wl_json_int(j, (int64_t)a->n_tensors);
+    wl_json_key(j, "analyzed");
+    wl_json_int(j, (int64_t)(a->n_layers - a->n_nonfinite));
+    wl_json_key(j, "fit_failed");
+    wl_json_int(j, (int64_t)a->n_failed);
+    wl_json_key(j, "non_finite");
+    wl_json_int(j, (int64_t)a->n_nonfinite);
+    wl_json_key(j, "skipped");
+    wl_json_int(j, (int64_t)a->n_skipped);
+    wl_json_key(j, "skipped_by_reason");
+    wl_json_begin_object(j);
+    const char *codes[] = {"rank", "min_evals", "max_evals", "max_n", "dtype", "filter"};
+    for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+        size_t k = 0;
+        for (size_t i = 0; i < a->n_skipped; i++)
+            if (strcmp(a->skipped[i].reason_code, codes[c]) == 0)
+                k++;
+        if (k) {
+            wl_json_key(j, codes[c]);
+            wl_json_int(j, (int64_t)k);
+        }
+    }
+    wl_json_end_object(j);
+    wl_json_end_object(j);
+    wl_json_key(j, "skipped");
+    wl_json_begin_array(j);
+    for (size_t i = 0; i < a->n_skipped; i++) {
+        const wl_skipped *s = &a->skipped[i];
+        wl_json_begin_object(j);
+        wl_json_key(j, "name");
+        wl_json_string(j, s->name);
+        wl_json_key(j, "layer_id");
+        wl_json_int(j, s->layer_id);
+        wl_json_key(j, "shape");
+        json_shape(j, s->shape, s->rank);
+        wl_json_key(j, "dtype");
+        wl_json_string(j, s->dtype);
+        wl_json_key(j, "reason_code");
+        wl_json_string(j, s->reason_code);
+        wl_json_key(j, "reason");
+        wl_json_string(j, s->reason);
+        wl_json_end_object(j);
+    }
+    wl_json_end_array(j);
+    wl_json_key(j, "provenance");
+    wl_json_begin_object(j);
+    wl_json_key(j, "weightlint_version");
+    wl_json_string(j, wl_version());
+    wl_json_key(j, "compat");
+    wl_json_string(j, a->compat == WL_COMPAT_WW ? "ww" : "none");
+    wl_json_key(j, "blas");
+    wl_json_string(j, wl_blas_info());
+    wl_json_key(j, "ir_version");
+    wl_json_int(j, a->ir_version);
+    wl_json_key(j, "producer");
+    wl_json_string(j, a->producer);
+    wl_json_end_object(j);
+    wl_json_end_object(j);
+}
+
+/* ------------------------------------------------------------------ evals */
+
+static int write_evals(const char *dir, const wl_analysis *a)
+{
+    const char *base = strrchr(a->path, '/');
+    base = base ? base + 1 : a->path;
+    char stem[512];
+    snprintf(stem, sizeof stem, "%s", base);
+    size_t len = strlen(stem);
+    if (len > 5 && strcmp(stem + len - 5, ".onnx") == 0)
+        stem[len - 5] = '\0';
+    char path[1024], tmp[1100];
+    snprintf(path, sizeof path, "%s/%s.evals.txt", dir, stem);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        cli_error("%s: cannot write: %s", tmp, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < a->n_layers; i++) {
+        const wl_layer *l = &a->layers[i];
+        if (l->evals == NULL)
+            continue;
+        fprintf(f, "# %s %lld\n", l->name, (long long)l->num_evals);
+        for (int64_t k = 0; k < l->num_evals; k++)
+            fprintf(f, "%.17g\n", l->evals[k]);
+    }
+    /* Write to a temporary file and rename, so a failure leaves nothing half-written. */
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        cli_error("%s: cannot write: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int cli_analyze_main(int argc, char **argv)
+{
+    enum { OPT_COMPAT = 256, OPT_LAYERS, OPT_MP, OPT_RAND, OPT_SEED, OPT_EVALS, OPT_PROG,
+           OPT_NOPROG };
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
+        {"compat", required_argument, NULL, OPT_COMPAT},
+        {"layers", required_argument, NULL, OPT_LAYERS},
+        {"mp-fit", no_argument, NULL, OPT_MP},     {"randomize", no_argument, NULL, OPT_RAND},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"evals", required_argument, NULL, OPT_EVALS},
+        {"progress", no_argument, NULL, OPT_PROG}, {"no-progress", no_argument, NULL, OPT_NOPROG},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    out_format fmt = FMT_TEXT;
+    const char *output = NULL, *layers = NULL, *evals_dir = NULL;
+    wl_compat compat = WL_COMPAT_NONE;
+    int mp = 0, rnd = 0, progress = -1;
+    unsigned long long seed = 0;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+f:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if (strcmp(optarg, "text") == 0 || strcmp(optarg, "table") == 0)
+                fmt = FMT_TEXT;
+            else if (strcmp(optarg, "csv") == 0)
+                fmt = FMT_CSV;
+            else if (strcmp(optarg, "json") == 0)
+                fmt = FMT_JSON;
+            else {
+                cli_error("--format '%s': expected text, table, csv or json", optarg);
+                return WL_EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case OPT_COMPAT:
+            if (strcmp(optarg, "ww") == 0)
+                compat = WL_COMPAT_WW;
+            else if (strcmp(optarg, "none") == 0)
+                compat = WL_COMPAT_NONE;
+            else {
+                cli_error("--compat '%s': expected ww or none", optarg);
+                return WL_EXIT_USAGE;
+            }
+            break;
+        case OPT_LAYERS:
+            layers = optarg;
+            break;
+        case OPT_MP:
+            mp = 1;
+            break;
+        case OPT_RAND:
+            rnd = 1;
+            break;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (errno || *end || end == optarg || optarg[0] == '-') {
+                cli_error("--seed '%s': expected a non-negative integer", optarg);
+                return WL_EXIT_USAGE;
+            }
+            break;
+        }
+        case OPT_EVALS:
+            evals_dir = optarg;
+            break;
+        case OPT_PROG:
+            progress = 1;
+            break;
+        case OPT_NOPROG:
+            progress = 0;
+            break;
+        case 'h':
+            fputs(analyze_help, stdout);
+            return WL_EXIT_OK;
+        default:
+            if (optopt)
+                cli_error("analyze: option '-%c' is unknown or needs a value", optopt);
+            else
+                cli_error("analyze: unknown option '%s'", argv[optind - 1]);
+            fputs("Run 'weightlint analyze --help' for the options.\n", stderr);
+            return WL_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_error("analyze: no MODEL given (usage: weightlint analyze [options] MODEL...)");
+        return WL_EXIT_USAGE;
+    }
+    if (evals_dir != NULL) {
+        struct stat sb;
+        if (stat(evals_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            cli_error("--evals '%s': not a directory", evals_dir);
+            return WL_EXIT_USAGE;
+        }
+    }
+    wl_options opts;
+    wl_options_init(&opts, compat);
+    if (mp)
+        opts.mp_fit = 1;
+    opts.randomize = rnd;
+    opts.seed = seed;
+    opts.layers = layers;
+    opts.keep_evals = evals_dir != NULL;
+    progress_state ps = {.enabled = progress == 1 || (progress == -1 && isatty(2))};
+    opts.progress = on_progress;
+    opts.progress_ctx = &ps;
+
+    int n_models = argc - optind;
+    wl_analysis **results = calloc((size_t)n_models, sizeof *results);
+    if (results == NULL) {
+        cli_error("out of memory");
+        return WL_EXIT_INTERNAL;
+    }
+    int rc = WL_EXIT_OK;
+    for (int m = 0; m < n_models && rc == WL_EXIT_OK; m++) {
+        wl_err err;
+        wl_err_clear(&err);
+        ps.model = argv[optind + m];
+        clock_gettime(CLOCK_MONOTONIC, &ps.start);
+        wl_status st = wl_analyze_file(argv[optind + m], &opts, &results[m], &err);
+        if (ps.printed) {
+            fputs("\r\033[K", stderr);
+            ps.printed = 0;
+        }
+        if (st != WL_OK) {
+            cli_error("%s", err.msg);
+            rc = wl_status_exit_code(st);
+        } else if (evals_dir != NULL && write_evals(evals_dir, results[m]) != 0) {
+            rc = WL_EXIT_INTERNAL;
+        }
+    }
+    if (rc == WL_EXIT_OK) {
+        FILE *out = stdout;
+        char tmp[4096];
+        if (output != NULL) {
+            snprintf(tmp, sizeof tmp, "%s.tmp", output);
+            out = fopen(tmp, "w");
+            if (out == NULL) {
+                cli_error("%s: cannot write: %s", output, strerror(errno));
+                rc = WL_EXIT_USAGE;
+            }
+        }
+        if (out != NULL) {
+            if (fmt == FMT_JSON) {
+                wl_json j;
+                wl_json_init(&j, out, 1);
+                wl_json_begin_object(&j);
+                wl_json_key(&j, "schema_version");
+                wl_json_int(&j, ANALYZE_JSON_SCHEMA_VERSION);
+                wl_json_key(&j, "tool");
+                wl_json_string(&j, "weightlint");
+                wl_json_key(&j, "layers");
+                wl_json_begin_array(&j);
+                for (int m = 0; m < n_models; m++)
+                    for (size_t i = 0; i < results[m]->n_layers; i++)
+                        json_layer(&j, results[m], &results[m]->layers[i]);
+                wl_json_end_array(&j);
+                wl_json_key(&j, "models");
+                wl_json_begin_array(&j);
+                for (int m = 0; m < n_models; m++)
+                    json_model(&j, results[m]);
+                wl_json_end_array(&j);
+                wl_json_end_object(&j);
+                fputc('\n', out);
+            } else if (fmt == FMT_CSV) {
+                write_csv_header(out);
+                for (int m = 0; m < n_models; m++)
+                    write_csv(out, results[m]);
+            } else {
+                for (int m = 0; m < n_models; m++)
+                    write_text(out, results[m]);
+            }
+            if (output != NULL) {
+                if (fclose(out) != 0 || rename(tmp, output) != 0) {
+                    cli_error("%s: cannot write: %s", output, strerror(errno));
+                    remove(tmp);
+                    rc = WL_EXIT_INTERNAL;
+                }
+            } else if (fflush(stdout) != 0) {
+                rc = WL_EXIT_INTERNAL;
+            }
+        }
+    }
+    for (int m = 0; m < n_models; m++)
+        wl_analysis_free(results[m]);
+    free(results);
+    return rc;
+}

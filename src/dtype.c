@@ -1,0 +1,172 @@
+/*
+ * dtype.c — the ONNX data type table (see dtype.h). Element sizes and typed-field assignments
+ * follow the comments of onnx.proto (TensorProto.DataType and the *_data fields).
+ */
+#include "dtype.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+float wl_half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t mant = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else { /* subnormal: renormalise */
+            int e = -1;
+            do {
+                e++;
+                mant <<= 1;
+            } while ((mant & 0x400) == 0);
+            mant &= 0x3ff;
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | (mant << 13);
+        }
+    } else if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+uint16_t wl_float_to_half(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t absx = x & 0x7fffffffu;
+    if (absx >= 0x7f800000u) /* inf or nan */
+        return (uint16_t)(sign | 0x7c00 | (absx > 0x7f800000u ? 0x200 : 0));
+    if (absx >= 0x477ff000u) /* rounds to >= 65520: overflow to inf */
+        return (uint16_t)(sign | 0x7c00);
+    if (absx < 0x38800000u) { /* below the smallest normal half: subnormal or zero */
+        if (absx < 0x33000000u) /* < 2^-25: rounds to zero */
+            return sign;
+        uint32_t mant = (absx & 0x7fffff) | 0x800000;
+        int shift = 126 - (int)(absx >> 23); /* 14..24 */
+        uint32_t half_mant = mant >> shift;
+        uint32_t rem = mant & ((1u << shift) - 1);
+        uint32_t halfway = 1u << (shift - 1);
+        if (rem > halfway || (rem == halfway && (half_mant & 1)))
+            half_mant++;
+        return (uint16_t)(sign | half_mant);
+    }
+    uint32_t h = ((absx >> 13) - ((127u - 15u) << 10));
+    uint32_t rem = absx & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+        h++;
+    return (uint16_t)(sign | h);
+}
+
+float wl_bf16_to_float(uint16_t b)
+{
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Raw little-endian loaders; memcpy because raw_data has arbitrary alignment. */
+#define DEFINE_RAW(fn, ctype, expr)                                                              \
+    static void fn(const uint8_t *src, size_t n, double *dst)                                    \
+    {                                                                                            \
+        for (size_t i = 0; i < n; i++) {                                                         \
+            ctype v;                                                                             \
+            memcpy(&v, src + i * sizeof v, sizeof v);                                            \
+            dst[i] = (expr);                                                                     \
+        }                                                                                        \
+    }
+
+DEFINE_RAW(raw_f32, float, (double)v)
+DEFINE_RAW(raw_f64, double, v)
+DEFINE_RAW(raw_u8, uint8_t, (double)v)
+DEFINE_RAW(raw_i8, int8_t, (double)v)
+DEFINE_RAW(raw_u16, uint16_t, (double)v)
+DEFINE_RAW(raw_i16, int16_t, (double)v)
+DEFINE_RAW(raw_i32, int32_t, (double)v)
+DEFINE_RAW(raw_i64, int64_t, (double)v)
+DEFINE_RAW(raw_u32, uint32_t, (double)v)
+DEFINE_RAW(raw_u64, uint64_t, (double)v)
+DEFINE_RAW(raw_bool, uint8_t, v ? 1.0 : 0.0)
+DEFINE_RAW(raw_f16, uint16_t, (double)wl_half_to_float(v))
+DEFINE_RAW(raw_bf16, uint16_t, (double)wl_bf16_to_float(v))
+
+static const wl_dtype_info dtype_table[] = {
+    [0] = {"UNDEFINED", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [1] = {"FLOAT", 4, WL_FIELD_FLOAT, WL_SCALE_F32, raw_f32},
+    [2] = {"UINT8", 1, WL_FIELD_INT32, WL_SCALE_F64, raw_u8},
+    [3] = {"INT8", 1, WL_FIELD_INT32, WL_SCALE_F64, raw_i8},
+    [4] = {"UINT16", 2, WL_FIELD_INT32, WL_SCALE_F64, raw_u16},
+    [5] = {"INT16", 2, WL_FIELD_INT32, WL_SCALE_F64, raw_i16},
+    [6] = {"INT32", 4, WL_FIELD_INT32, WL_SCALE_F64, raw_i32},
+    [7] = {"INT64", 8, WL_FIELD_INT64, WL_SCALE_F64, raw_i64},
+    [8] = {"STRING", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [9] = {"BOOL", 1, WL_FIELD_INT32, WL_SCALE_F64, raw_bool},
+    [10] = {"FLOAT16", 2, WL_FIELD_INT32, WL_SCALE_F16, raw_f16},
+    [11] = {"DOUBLE", 8, WL_FIELD_DOUBLE, WL_SCALE_F64, raw_f64},
+    [12] = {"UINT32", 4, WL_FIELD_UINT64, WL_SCALE_F64, raw_u32},
+    [13] = {"UINT64", 8, WL_FIELD_UINT64, WL_SCALE_F64, raw_u64},
+    [14] = {"COMPLEX64", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [15] = {"COMPLEX128", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    /* onnx 1.12's numpy_helper widens bfloat16 to float32, so the scaling is float32. */
+    [16] = {"BFLOAT16", 2, WL_FIELD_INT32, WL_SCALE_F32, raw_bf16},
+    /* Newer than Debian's onnx.proto (onnx 1.12): known by name, not analyzable. */
+    [17] = {"FLOAT8E4M3FN", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [18] = {"FLOAT8E4M3FNUZ", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [19] = {"FLOAT8E5M2", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [20] = {"FLOAT8E5M2FNUZ", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [21] = {"UINT4", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [22] = {"INT4", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [23] = {"FLOAT4E2M1", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [24] = {"FLOAT8E8M0", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [25] = {"UINT2", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [26] = {"INT2", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+};
+
+const wl_dtype_info *wl_dtype_get(int64_t data_type)
+{
+    if (data_type < 0 || data_type >= (int64_t)(sizeof dtype_table / sizeof dtype_table[0]))
+        return NULL;
+    return &dtype_table[data_type];
+}
+
+const char *wl_dtype_name(int64_t data_type)
+{
+    const wl_dtype_info *d = wl_dtype_get(data_type);
+    if (d != NULL && d->name != NULL)
+        return d->name;
+    static _Thread_local char buf[32];
+    snprintf(buf, sizeof buf, "data_type %lld", (long long)data_type);
+    return buf;
+}
+
+void wl_dtype_scale(wl_scale_kind kind, double *v, size_t n, double s)
+{
+    switch (kind) {
+    case WL_SCALE_F32: {
+        float sf = (float)s;
+        for (size_t i = 0; i < n; i++)
+            v[i] = (double)((float)v[i] * sf);
+        break;
+    }
+    case WL_SCALE_F16: {
+        /* numpy computes float16 products in float32 and rounds to half; an 11-bit by 11-bit
+         * product is exact in float32, so this single rounding is the correct one. */
+        float sh = wl_half_to_float(wl_float_to_half((float)s));
+        for (size_t i = 0; i < n; i++)
+            v[i] = (double)wl_half_to_float(wl_float_to_half((float)v[i] * sh));
+        break;
+    }
+    case WL_SCALE_F64:
+        for (size_t i = 0; i < n; i++)
+            v[i] *= s;
+        break;
+    }
+}

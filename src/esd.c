@@ -1,0 +1,71 @@
+/*
+ * esd.c — eigenvalues of WᵀW. The default route forms the min(rows,cols)² Gram matrix with
+ * dsyrk and takes its eigenvalues with dsyevd (2–4x faster than dgesdd at the same alpha;
+ * shared/notes/perf-floor.md §2). Everything is LAPACK_COL_MAJOR: a row-major rows x cols
+ * buffer already is the column-major cols x rows matrix A = Wᵀ, so the Gram is A·Aᵀ (cols <=
+ * rows) or Aᵀ·A (rows < cols), chosen through syrk's trans flag with no transpose copy.
+ */
+#include "esd.h"
+
+#include "wl_err.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <stdlib.h>
+#include <string.h>
+
+wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals, wl_err *err)
+{
+    size_t k = rows < cols ? rows : cols;
+    if (k == 0)
+        return WL_OK;
+    if (k > (size_t)1 << 30)
+        return WL_FAIL(err, WL_E_LIMIT, "matrix %zu x %zu: Gram dimension too large", rows, cols);
+    double *g = malloc(k * k * sizeof *g);
+    if (g == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory for a %zu x %zu Gram matrix", k, k);
+    if (cols <= rows)
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (blasint)cols, (blasint)rows, 1.0, w,
+                    (blasint)cols, 0.0, g, (blasint)k);
+    else
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (blasint)rows, (blasint)cols, 1.0, w,
+                    (blasint)cols, 0.0, g, (blasint)k);
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)k, g, (lapack_int)k,
+                                     evals);
+    free(g);
+    if (info > 0)
+        return WL_FAIL(err, WL_E_NUMERIC, "dsyevd did not converge (info = %d) on a %zu x %zu Gram",
+                       (int)info, k, k);
+    if (info < 0)
+        return WL_FAIL(err, WL_E_INTERNAL, "dsyevd: argument %d invalid", (int)-info);
+    /* Round-off can leave tiny negative eigenvalues of a PSD matrix; sqrt() feeds the ranks. */
+    for (size_t i = 0; i < k; i++)
+        if (evals[i] < 0.0)
+            evals[i] = 0.0;
+    return WL_OK;
+}
+
+wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv, wl_err *err)
+{
+    size_t k = rows < cols ? rows : cols;
+    if (k == 0)
+        return WL_OK;
+    double *a = malloc(rows * cols * sizeof *a);
+    if (a == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory for a %zu x %zu SVD", rows, cols);
+    memcpy(a, w, rows * cols * sizeof *a); /* dgesdd destroys its input */
+    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)cols, (lapack_int)rows, a,
+                                     (lapack_int)cols, sv, NULL, 1, NULL, 1);
+    free(a);
+    if (info > 0)
+        return WL_FAIL(err, WL_E_NUMERIC, "dgesdd did not converge (info = %d) on %zu x %zu",
+                       (int)info, rows, cols);
+    if (info < 0)
+        return WL_FAIL(err, WL_E_INTERNAL, "dgesdd: argument %d invalid", (int)-info);
+    for (size_t i = 0; i < k / 2; i++) { /* descending -> ascending */
+        double tmp = sv[i];
+        sv[i] = sv[k - 1 - i];
+        sv[k - 1 - i] = tmp;
+    }
+    return WL_OK;
+}

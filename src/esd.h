@@ -1,0 +1,15 @@
+/*
+ * esd.h — empirical spectral density: the eigenvalues of WᵀW in double precision.
+ */
+#ifndef WL_ESD_H
+#define WL_ESD_H
+
+#include "weightlint.h"
+
+/* Singular values of a row-major rows x cols matrix with LAPACK dgesdd (jobz='N'), ascending,
+ * min(rows,cols) of them. Slower than the Gram route but resolves tiny singular values down to
+ * eps64 * sv_max, which the rank columns need (conformance README "Rank columns"). */
+WL_NODISCARD wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv,
+                                  wl_err *err);
+
+#endif

@@ -1,0 +1,831 @@
+/*
+ * onnx_model.c — maps an ONNX file and walks its protobuf wire format down to the
+ * TensorProtos (see onnx_model.h for the field numbers). Payloads stay in the mapping;
+ * protobuf-c is used only to decode typed-field tensors (float_data, int32_data, ...), which
+ * exporters use for small tensors.
+ */
+#include "onnx_model.h"
+
+#include "dtype.h"
+#include "pbwire.h"
+#include "wl_err.h"
+
+#include "onnx/onnx.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* onnx.proto field numbers used here. */
+enum {
+    MODEL_IR_VERSION = 1,
+    MODEL_PRODUCER_NAME = 2,
+    MODEL_PRODUCER_VERSION = 3,
+    MODEL_GRAPH = 7,
+    GRAPH_NODE = 1,
+    GRAPH_INITIALIZER = 5,
+    NODE_OUTPUT = 2,
+    NODE_NAME = 3,
+    NODE_OP_TYPE = 4,
+    NODE_ATTRIBUTE = 5,
+    ATTR_NAME = 1,
+    ATTR_T = 5,
+    ATTR_G = 6,
+    ATTR_GRAPHS = 11,
+    TENSOR_DIMS = 1,
+    TENSOR_DATA_TYPE = 2,
+    TENSOR_SEGMENT = 3,
+    TENSOR_FLOAT_DATA = 4,
+    TENSOR_INT32_DATA = 5,
+    TENSOR_STRING_DATA = 6,
+    TENSOR_INT64_DATA = 7,
+    TENSOR_NAME = 8,
+    TENSOR_RAW_DATA = 9,
+    TENSOR_DOUBLE_DATA = 10,
+    TENSOR_UINT64_DATA = 11,
+    TENSOR_EXTERNAL_DATA = 13,
+    TENSOR_DATA_LOCATION = 14,
+    ENTRY_KEY = 1,
+    ENTRY_VALUE = 2,
+};
+
+static char *dup_n(const uint8_t *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+/* ------------------------------------------------------------------ open/close */
+
+static const char lfs_magic[] = "version https://git-lfs.github.com/spec/v1";
+
+wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err)
+{
+    *out = NULL;
+    wl_onnx_file *f = calloc(1, sizeof *f);
+    int fd = -1;
+    wl_status st = WL_OK;
+    if (f == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+    f->path = strdup(path);
+    const char *slash = strrchr(path, '/');
+    f->dir = slash ? dup_n((const uint8_t *)path, (size_t)(slash - path) + (slash == path))
+                   : strdup(".");
+    f->producer = strdup("");
+    if (f->path == NULL || f->dir == NULL || f->producer == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        st = WL_FAIL(err, WL_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        goto out;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        st = WL_FAIL(err, WL_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+        goto out;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        st = WL_FAIL(err, WL_E_IO, "%s: is a directory, not an ONNX model file", path);
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        st = WL_FAIL(err, WL_E_IO, "%s: not a regular file", path);
+        goto out;
+    }
+    if (sb.st_size == 0) {
+        st = WL_FAIL(err, WL_E_FORMAT, "%s: empty file (0 bytes), not an ONNX model", path);
+        goto out;
+    }
+    f->size = (size_t)sb.st_size;
+    void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+        st = WL_FAIL(err, WL_E_IO, "%s: cannot map %zu bytes: %s", path, f->size,
+                     strerror(errno));
+        goto out;
+    }
+    f->data = m;
+    if (f->size >= sizeof lfs_magic - 1 && memcmp(f->data, lfs_magic, sizeof lfs_magic - 1) == 0) {
+        st = WL_FAIL(err, WL_E_FORMAT,
+                     "%s: this is a Git LFS pointer file, not the model itself; fetch the real "
+                     "file with 'git lfs pull' (on GitHub Actions: actions/checkout with "
+                     "'lfs: true')",
+                     path);
+        goto out;
+    }
+    /* Model-level fields; the graph is walked later by wl_onnx_list_tensors. */
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has, has_graph = 0;
+    const uint8_t *pname = NULL, *pver = NULL;
+    size_t pname_len = 0, pver_len = 0;
+    wl_pb_init(&r, f->data, f->data, f->size);
+    for (;;) {
+        st = wl_pb_next(&r, &fld, &has, err);
+        if (st != WL_OK) {
+            wl_err_wrap(err, "%s: ModelProto", path);
+            goto out;
+        }
+        if (!has)
+            break;
+        if (fld.number == MODEL_IR_VERSION && fld.wire == WL_WIRE_VARINT)
+            f->ir_version = (int64_t)fld.varint;
+        else if (fld.number == MODEL_PRODUCER_NAME && fld.wire == WL_WIRE_LEN)
+            pname = fld.data, pname_len = fld.len;
+        else if (fld.number == MODEL_PRODUCER_VERSION && fld.wire == WL_WIRE_LEN)
+            pver = fld.data, pver_len = fld.len;
+        else if (fld.number == MODEL_GRAPH) {
+            if (fld.wire != WL_WIRE_LEN) {
+                st = WL_FAIL(err, WL_E_FORMAT,
+                             "%s: byte %zu: ModelProto.graph has wire type %d, expected 2 "
+                             "(length-delimited)",
+                             path, fld.offset, fld.wire);
+                goto out;
+            }
+            has_graph = 1;
+        }
+    }
+    if (!has_graph) {
+        st = WL_FAIL(err, WL_E_FORMAT, "%s: no graph in the file (ModelProto field 7 missing): "
+                                       "not an ONNX model",
+                     path);
+        goto out;
+    }
+    if (pname != NULL || pver != NULL) {
+        char *p = malloc(pname_len + pver_len + 2);
+        if (p == NULL) {
+            st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+        snprintf(p, pname_len + pver_len + 2, "%.*s%s%.*s", (int)pname_len,
+                 pname ? (const char *)pname : "", pver_len ? " " : "", (int)pver_len,
+                 pver ? (const char *)pver : "");
+        free(f->producer);
+        f->producer = p;
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    if (st != WL_OK) {
+        wl_onnx_close(f);
+        return st;
+    }
+    *out = f;
+    return WL_OK;
+}
+
+void wl_onnx_close(wl_onnx_file *f)
+{
+    if (f == NULL)
+        return;
+    if (f->data != NULL)
+        munmap((void *)(uintptr_t)f->data, f->size);
+    free(f->path);
+    free(f->dir);
+    free(f->producer);
+    free(f);
+}
+
+/* ------------------------------------------------------------------ graph walk */
+
+typedef struct ref_list {
+    wl_tensor_ref *v;
+    size_t n, cap;
+} ref_list;
+
+static wl_status push_ref(ref_list *l, const wl_pb_field *fld, wl_tensor_origin origin,
+                          const char *graph_path, const uint8_t *hint, size_t hint_len,
+                          wl_err *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        wl_tensor_ref *v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            return WL_FAIL(err, WL_E_NOMEM, "out of memory listing tensors");
+        l->v = v;
+        l->cap = cap;
+    }
+    wl_tensor_ref *r = &l->v[l->n];
+    r->msg = fld->data;
+    r->len = fld->len;
+    r->offset = fld->offset;
+    r->origin = origin;
+    r->graph_path = strdup(graph_path);
+    r->name_hint = hint ? dup_n(hint, hint_len) : NULL;
+    if (r->graph_path == NULL || (hint != NULL && r->name_hint == NULL))
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory listing tensors");
+    l->n++;
+    return WL_OK;
+}
+
+static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *g, size_t len, int deep,
+                            int depth, const char *graph_path, ref_list *l, wl_err *err);
+
+/* Walks one NodeProto: in deep mode, collects Constant values and recurses into subgraphs. */
+static wl_status walk_node(const wl_onnx_file *f, const wl_pb_field *node, int depth,
+                           const char *graph_path, size_t node_index, ref_list *l, wl_err *err)
+{
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    const uint8_t *op = NULL, *name = NULL, *output = NULL;
+    size_t op_len = 0, name_len = 0, output_len = 0;
+    wl_status st;
+    /* First pass: op type and name, which may come after the attributes. */
+    wl_pb_init(&r, f->data, node->data, node->len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.number == NODE_OP_TYPE && fld.wire == WL_WIRE_LEN)
+            op = fld.data, op_len = fld.len;
+        else if (fld.number == NODE_NAME && fld.wire == WL_WIRE_LEN)
+            name = fld.data, name_len = fld.len;
+        else if (fld.number == NODE_OUTPUT && fld.wire == WL_WIRE_LEN && output == NULL)
+            output = fld.data, output_len = fld.len;
+    }
+    if (st != WL_OK)
+        return st;
+    int is_constant = op != NULL && op_len == 8 && memcmp(op, "Constant", 8) == 0;
+    wl_pb_init(&r, f->data, node->data, node->len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.number != NODE_ATTRIBUTE || fld.wire != WL_WIRE_LEN)
+            continue;
+        wl_pb_reader ar;
+        wl_pb_field af;
+        int ahas;
+        const uint8_t *aname = NULL;
+        size_t aname_len = 0;
+        wl_pb_init(&ar, f->data, fld.data, fld.len);
+        while ((st = wl_pb_next(&ar, &af, &ahas, err)) == WL_OK && ahas) {
+            if (af.number == ATTR_NAME && af.wire == WL_WIRE_LEN) {
+                aname = af.data;
+                aname_len = af.len;
+            } else if (af.number == ATTR_T && af.wire == WL_WIRE_LEN && is_constant) {
+                st = push_ref(l, &af, WL_ORIGIN_CONSTANT, graph_path, output, output_len, err);
+            } else if ((af.number == ATTR_G || af.number == ATTR_GRAPHS) &&
+                       af.wire == WL_WIRE_LEN) {
+                char sub[1024];
+                snprintf(sub, sizeof sub, "%s%s%.*s/%.*s", graph_path, *graph_path ? "/" : "",
+                         name_len ? (int)name_len : 0, name ? (const char *)name : "",
+                         aname ? (int)aname_len : 0, aname ? (const char *)aname : "");
+                if (name_len == 0) {
+                    char tmp[1024];
+                    snprintf(tmp, sizeof tmp, "%s%snode%zu/%.*s", graph_path,
+                             *graph_path ? "/" : "", node_index, aname ? (int)aname_len : 0,
+                             aname ? (const char *)aname : "");
+                    memcpy(sub, tmp, sizeof sub);
+                }
+                st = walk_graph(f, af.data, af.len, 1, depth + 1, sub, l, err);
+            }
+            if (st != WL_OK)
+                return st;
+        }
+        if (st != WL_OK)
+            return st;
+    }
+    return st;
+}
+
+static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *g, size_t len, int deep,
+                            int depth, const char *graph_path, ref_list *l, wl_err *err)
+{
+    if (depth > WL_MAX_NESTING)
+        return WL_FAIL(err, WL_E_LIMIT,
+                       "graph '%s': subgraphs nested deeper than %d levels (limit)", graph_path,
+                       WL_MAX_NESTING);
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    wl_status st;
+    size_t node_index = 0;
+    wl_pb_init(&r, f->data, g, len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.number == GRAPH_INITIALIZER) {
+            if (fld.wire != WL_WIRE_LEN)
+                return WL_FAIL(err, WL_E_FORMAT,
+                               "byte %zu: GraphProto.initializer has wire type %d, expected 2",
+                               fld.offset, fld.wire);
+            st = push_ref(l, &fld,
+                          depth == 0 ? WL_ORIGIN_INITIALIZER : WL_ORIGIN_SUBGRAPH_INITIALIZER,
+                          graph_path, NULL, 0, err);
+        } else if (fld.number == GRAPH_NODE && deep) {
+            if (fld.wire != WL_WIRE_LEN)
+                return WL_FAIL(err, WL_E_FORMAT,
+                               "byte %zu: GraphProto.node has wire type %d, expected 2",
+                               fld.offset, fld.wire);
+            st = walk_node(f, &fld, depth, graph_path, node_index++, l, err);
+        }
+        if (st != WL_OK)
+            return st;
+    }
+    return st;
+}
+
+wl_status wl_onnx_list_tensors(const wl_onnx_file *f, int deep, wl_tensor_ref **out,
+                               size_t *n_out, wl_err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    ref_list l = {0};
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    wl_status st;
+    wl_pb_init(&r, f->data, f->data, f->size);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.number != MODEL_GRAPH)
+            continue;
+        st = walk_graph(f, fld.data, fld.len, deep, 0, "", &l, err);
+        if (st != WL_OK)
+            break;
+    }
+    if (st != WL_OK) {
+        wl_err_wrap(err, "%s", f->path);
+        wl_tensor_refs_free(l.v, l.n);
+        return st;
+    }
+    *out = l.v;
+    *n_out = l.n;
+    return WL_OK;
+}
+
+void wl_tensor_refs_free(wl_tensor_ref *refs, size_t n)
+{
+    if (refs == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(refs[i].graph_path);
+        free(refs[i].name_hint);
+    }
+    free(refs);
+}
+
+/* ------------------------------------------------------------------ tensor header */
+
+/* Number of values in a packed or unpacked repeated scalar field occurrence. */
+static wl_status count_values(const wl_pb_field *fld, int elem_wire, uint64_t *count, wl_err *err)
+{
+    if (fld->wire == elem_wire) {
+        (*count)++;
+        return WL_OK;
+    }
+    if (fld->wire != WL_WIRE_LEN)
+        return WL_FAIL(err, WL_E_FORMAT, "byte %zu: field %u has wire type %d", fld->offset,
+                       fld->number, fld->wire);
+    if (elem_wire == WL_WIRE_I32 || elem_wire == WL_WIRE_I64) {
+        size_t w = elem_wire == WL_WIRE_I32 ? 4 : 8;
+        if (fld->len % w != 0)
+            return WL_FAIL(err, WL_E_FORMAT,
+                           "byte %zu: packed field %u is %zu bytes, not a multiple of %zu",
+                           fld->offset, fld->number, fld->len, w);
+        *count += fld->len / w;
+        return WL_OK;
+    }
+    const uint8_t *p = fld->data, *end = fld->data + fld->len;
+    while (p < end) {
+        uint64_t v;
+        if (wl_pb_varint(&p, end, &v) != 0)
+            return WL_FAIL(err, WL_E_FORMAT, "byte %zu: packed field %u: bad varint",
+                           fld->offset, fld->number);
+        (*count)++;
+    }
+    return WL_OK;
+}
+
+static wl_status parse_external_entry(const uint8_t *base, const wl_pb_field *fld, wl_tensor *t,
+                                     wl_err *err)
+{
+    wl_pb_reader r;
+    wl_pb_field e;
+    int has;
+    wl_status st;
+    const uint8_t *key = NULL, *val = NULL;
+    size_t key_len = 0, val_len = 0;
+    wl_pb_init(&r, base, fld->data, fld->len);
+    while ((st = wl_pb_next(&r, &e, &has, err)) == WL_OK && has) {
+        if (e.number == ENTRY_KEY && e.wire == WL_WIRE_LEN)
+            key = e.data, key_len = e.len;
+        else if (e.number == ENTRY_VALUE && e.wire == WL_WIRE_LEN)
+            val = e.data, val_len = e.len;
+    }
+    if (st != WL_OK)
+        return st;
+    if (key == NULL || val == NULL)
+        return WL_OK;
+    char *v = dup_n(val, val_len);
+    if (v == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    if (key_len == 8 && memcmp(key, "location", 8) == 0) {
+        free(t->ext_location);
+        t->ext_location = v;
+        return WL_OK;
+    }
+    int is_offset = key_len == 6 && memcmp(key, "offset", 6) == 0;
+    int is_length = key_len == 6 && memcmp(key, "length", 6) == 0;
+    if (is_offset || is_length) {
+        char *endp;
+        errno = 0;
+        unsigned long long x = strtoull(v, &endp, 10);
+        int bad = errno != 0 || endp == v || *endp != '\0' || v[0] == '-';
+        if (bad) {
+            wl_status s = WL_FAIL(err, WL_E_FORMAT, "external_data %s = '%s' is not a byte count",
+                                  is_offset ? "offset" : "length", v);
+            free(v);
+            return s;
+        }
+        if (is_offset)
+            t->ext_offset = x;
+        else {
+            t->ext_length = x;
+            t->has_ext_length = 1;
+        }
+    }
+    free(v);
+    return WL_OK;
+}
+
+void wl_tensor_clear(wl_tensor *t)
+{
+    free(t->name);
+    free(t->ext_location);
+    memset(t, 0, sizeof *t);
+}
+
+wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint64_t max_bytes,
+                          wl_tensor *t, wl_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->msg = ref->msg;
+    t->msg_len = ref->len;
+    t->file_offset = ref->offset;
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    wl_status st;
+    int has_location_field = 0;
+    wl_pb_init(&r, f->data, ref->msg, ref->len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        switch (fld.number) {
+        case TENSOR_DIMS:
+            if (fld.wire == WL_WIRE_VARINT) {
+                if (t->rank >= WL_MAX_RANK) {
+                    st = WL_FAIL(err, WL_E_LIMIT, "rank above the limit of %d", WL_MAX_RANK);
+                    break;
+                }
+                t->dims[t->rank++] = (int64_t)fld.varint;
+            } else if (fld.wire == WL_WIRE_LEN) {
+                const uint8_t *p = fld.data, *end = fld.data + fld.len;
+                while (p < end && st == WL_OK) {
+                    uint64_t v;
+                    if (wl_pb_varint(&p, end, &v) != 0)
+                        st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: dims: bad varint", fld.offset);
+                    else if (t->rank >= WL_MAX_RANK)
+                        st = WL_FAIL(err, WL_E_LIMIT, "rank above the limit of %d", WL_MAX_RANK);
+                    else
+                        t->dims[t->rank++] = (int64_t)v;
+                }
+            } else {
+                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: dims has wire type %d", fld.offset,
+                             fld.wire);
+            }
+            break;
+        case TENSOR_DATA_TYPE:
+            if (fld.wire != WL_WIRE_VARINT)
+                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: data_type has wire type %d",
+                             fld.offset, fld.wire);
+            t->data_type = (int64_t)(int32_t)fld.varint;
+            break;
+        case TENSOR_NAME:
+            if (fld.wire != WL_WIRE_LEN) {
+                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: name has wire type %d", fld.offset,
+                             fld.wire);
+                break;
+            }
+            free(t->name);
+            t->name = dup_n(fld.data, fld.len);
+            if (t->name == NULL)
+                st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+            break;
+        case TENSOR_RAW_DATA:
+            if (fld.wire != WL_WIRE_LEN) {
+                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: raw_data has wire type %d",
+                             fld.offset, fld.wire);
+                break;
+            }
+            t->raw = fld.data;
+            t->raw_len = fld.len;
+            t->has_raw = 1;
+            break;
+        case TENSOR_FLOAT_DATA:
+            st = count_values(&fld, WL_WIRE_I32, &t->n_typed, err);
+            break;
+        case TENSOR_DOUBLE_DATA:
+            st = count_values(&fld, WL_WIRE_I64, &t->n_typed, err);
+            break;
+        case TENSOR_INT32_DATA:
+        case TENSOR_INT64_DATA:
+        case TENSOR_UINT64_DATA:
+            st = count_values(&fld, WL_WIRE_VARINT, &t->n_typed, err);
+            break;
+        case TENSOR_STRING_DATA:
+            t->n_typed++;
+            break;
+        case TENSOR_EXTERNAL_DATA:
+            if (fld.wire != WL_WIRE_LEN)
+                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: external_data has wire type %d",
+                             fld.offset, fld.wire);
+            else
+                st = parse_external_entry(f->data, &fld, t, err);
+            break;
+        case TENSOR_DATA_LOCATION:
+            has_location_field = 1;
+            t->is_external = fld.varint == 1;
+            break;
+        case TENSOR_SEGMENT:
+            st = WL_FAIL(err, WL_E_FORMAT, "segmented tensors (TensorProto.segment) are not "
+                                           "supported");
+            break;
+        default:
+            break;
+        }
+        if (st != WL_OK)
+            break;
+    }
+    (void)has_location_field;
+    if (t->name == NULL && st == WL_OK) {
+        t->name = strdup("");
+        if (t->name == NULL)
+            st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    }
+    const char *tname = t->name ? t->name : "";
+    if (st != WL_OK) {
+        wl_err_wrap(err, "tensor '%s' at byte %zu", tname, ref->offset);
+        goto fail;
+    }
+    if (t->is_external && t->ext_location == NULL) {
+        st = WL_FAIL(err, WL_E_FORMAT,
+                     "tensor '%s': data_location is EXTERNAL but external_data has no location",
+                     tname);
+        goto fail;
+    }
+    if (t->ext_location != NULL)
+        t->is_external = 1;
+    /* Dimensions: each in range, product without overflow. */
+    uint64_t n = 1;
+    for (int i = 0; i < t->rank; i++) {
+        int64_t d = t->dims[i];
+        if (d < 0) {
+            st = WL_FAIL(err, WL_E_FORMAT, "tensor '%s': dims[%d] = %lld (must be >= 0)", tname,
+                         i, (long long)d);
+            goto fail;
+        }
+        if (d > WL_MAX_DIM) {
+            st = WL_FAIL(err, WL_E_LIMIT, "tensor '%s': dims[%d] = %lld exceeds the limit %lld",
+                         tname, i, (long long)d, (long long)WL_MAX_DIM);
+            goto fail;
+        }
+        if (d != 0 && n > UINT64_MAX / (uint64_t)d) {
+            st = WL_FAIL(err, WL_E_LIMIT,
+                         "tensor '%s': the product of dims overflows 64 bits at dims[%d] = %lld",
+                         tname, i, (long long)d);
+            goto fail;
+        }
+        n *= (uint64_t)d;
+    }
+    t->n_elems = n;
+    const wl_dtype_info *dt = wl_dtype_get(t->data_type);
+    if (dt == NULL || t->data_type == 0) {
+        st = WL_FAIL(err, WL_E_FORMAT,
+                     "tensor '%s': unknown data_type %lld (valid ONNX types are 1..26)", tname,
+                     (long long)t->data_type);
+        goto fail;
+    }
+    if (dt->elem_bytes == 0)
+        return WL_OK; /* known but not numeric here: the caller skips it by dtype */
+    if (n > UINT64_MAX / dt->elem_bytes || n * dt->elem_bytes > max_bytes) {
+        st = WL_FAIL(err, WL_E_LIMIT,
+                     "tensor '%s': %llu elements of %s exceed the tensor size limit of %llu "
+                     "bytes",
+                     tname, (unsigned long long)n, dt->name, (unsigned long long)max_bytes);
+        goto fail;
+    }
+    uint64_t want = n * dt->elem_bytes;
+    if (t->is_external) {
+        if (t->has_ext_length && t->ext_length != want) {
+            st = WL_FAIL(err, WL_E_FORMAT,
+                         "tensor '%s': external_data length = %llu bytes, expected %llu "
+                         "(%llu x %zu-byte %s)",
+                         tname, (unsigned long long)t->ext_length, (unsigned long long)want,
+                         (unsigned long long)n, dt->elem_bytes, dt->name);
+            goto fail;
+        }
+    } else if (t->has_raw) {
+        if (t->raw_len != want) {
+            st = WL_FAIL(err, WL_E_FORMAT,
+                         "tensor '%s': raw_data is %zu bytes, expected %llu (%llu x %zu-byte %s)",
+                         tname, t->raw_len, (unsigned long long)want, (unsigned long long)n,
+                         dt->elem_bytes, dt->name);
+            goto fail;
+        }
+    } else if (t->n_typed != n) {
+        st = WL_FAIL(err, WL_E_FORMAT,
+                     "tensor '%s': holds %llu values, expected %llu (product of dims) for %s",
+                     tname, (unsigned long long)t->n_typed, (unsigned long long)n, dt->name);
+        goto fail;
+    }
+    return WL_OK;
+fail:
+    wl_tensor_clear(t);
+    return st;
+}
+
+/* ------------------------------------------------------------------ payload */
+
+/* Resolves location inside dir, refusing absolute paths, ".." and symlink escapes. On success
+ * *out is a malloc'd real path. */
+static wl_status contain_path(const char *dir, const char *location, const char *tname,
+                              char **out, wl_err *err)
+{
+    *out = NULL;
+    if (location[0] == '\0')
+        return WL_FAIL(err, WL_E_FORMAT, "tensor '%s': external_data location is empty", tname);
+    if (location[0] == '/' || location[0] == '\\')
+        return WL_FAIL(err, WL_E_FORMAT,
+                       "tensor '%s': external_data location '%s' is an absolute path (refused: "
+                       "external data must stay inside the model's folder)",
+                       tname, location);
+    for (const char *p = location; *p;) {
+        const char *q = p;
+        while (*q && *q != '/' && *q != '\\')
+            q++;
+        if (q - p == 2 && p[0] == '.' && p[1] == '.')
+            return WL_FAIL(err, WL_E_FORMAT,
+                           "tensor '%s': external_data location '%s' escapes the model's folder "
+                           "through '..' (refused)",
+                           tname, location);
+        p = *q ? q + 1 : q;
+    }
+    char real_dir[PATH_MAX], real_file[PATH_MAX], joined[PATH_MAX * 2];
+    if (realpath(dir, real_dir) == NULL)
+        return WL_FAIL(err, WL_E_IO, "tensor '%s': cannot resolve the model folder '%s': %s",
+                       tname, dir, strerror(errno));
+    snprintf(joined, sizeof joined, "%s/%s", dir, location);
+    if (realpath(joined, real_file) == NULL)
+        return WL_FAIL(err, WL_E_IO, "tensor '%s': external data file '%s' (from location '%s'): %s",
+                       tname, joined, location, strerror(errno));
+    size_t dl = strlen(real_dir);
+    if (strncmp(real_file, real_dir, dl) != 0 || (real_file[dl] != '/' && dl != 1))
+        return WL_FAIL(err, WL_E_FORMAT,
+                       "tensor '%s': external_data location '%s' resolves to '%s', outside the "
+                       "model's folder (symlink escape refused)",
+                       tname, location, real_file);
+    *out = strdup(real_file);
+    if (*out == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    return WL_OK;
+}
+
+static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
+                               const wl_dtype_info *dt, double *dst, wl_err *err)
+{
+    char *real = NULL;
+    wl_status st = contain_path(f->dir, t->ext_location, t->name, &real, err);
+    if (st != WL_OK)
+        return st;
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    void *m = MAP_FAILED;
+    size_t map_len = 0;
+    if (fd < 0) {
+        st = WL_FAIL(err, WL_E_IO, "tensor '%s': cannot open external data '%s': %s", t->name,
+                     t->ext_location, strerror(errno));
+        goto out;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = WL_FAIL(err, WL_E_IO, "tensor '%s': external data '%s' is not a regular file",
+                     t->name, t->ext_location);
+        goto out;
+    }
+    uint64_t want = t->n_elems * dt->elem_bytes;
+    uint64_t size = (uint64_t)sb.st_size;
+    if (t->ext_offset > size || want > size - t->ext_offset) {
+        st = WL_FAIL(err, WL_E_FORMAT,
+                     "tensor '%s': external data '%s' is %llu bytes, too short for %llu bytes at "
+                     "offset %llu",
+                     t->name, t->ext_location, (unsigned long long)size, (unsigned long long)want,
+                     (unsigned long long)t->ext_offset);
+        goto out;
+    }
+    if (want == 0)
+        goto out;
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t start = t->ext_offset - t->ext_offset % (uint64_t)page;
+    map_len = (size_t)(t->ext_offset - start + want);
+    m = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
+    if (m == MAP_FAILED) {
+        st = WL_FAIL(err, WL_E_IO, "tensor '%s': cannot map external data '%s': %s", t->name,
+                     t->ext_location, strerror(errno));
+        goto out;
+    }
+    dt->raw_to_double((const uint8_t *)m + (t->ext_offset - start), (size_t)t->n_elems, dst);
+out:
+    if (m != MAP_FAILED)
+        munmap(m, map_len);
+    if (fd >= 0)
+        close(fd);
+    free(real);
+    return st;
+}
+
+/* Typed fields through protobuf-c: these tensors are small in practice (exporters use raw_data
+ * for weights), and the unpacked copy lives only for this call. */
+static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double *dst,
+                            wl_err *err)
+{
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, t->msg_len, t->msg);
+    if (tp == NULL)
+        return WL_FAIL(err, WL_E_FORMAT, "tensor '%s' at byte %zu: protobuf decode failed",
+                       t->name, t->file_offset);
+    size_t n = (size_t)t->n_elems;
+    wl_status st = WL_OK;
+    size_t have = 0;
+    switch (dt->field) {
+    case WL_FIELD_FLOAT:
+        have = tp->n_float_data;
+        for (size_t i = 0; i < n && i < have; i++)
+            dst[i] = (double)tp->float_data[i];
+        break;
+    case WL_FIELD_DOUBLE:
+        have = tp->n_double_data;
+        for (size_t i = 0; i < n && i < have; i++)
+            dst[i] = tp->double_data[i];
+        break;
+    case WL_FIELD_INT64:
+        have = tp->n_int64_data;
+        for (size_t i = 0; i < n && i < have; i++)
+            dst[i] = (double)tp->int64_data[i];
+        break;
+    case WL_FIELD_UINT64:
+        have = tp->n_uint64_data;
+        for (size_t i = 0; i < n && i < have; i++)
+            dst[i] = (double)tp->uint64_data[i];
+        break;
+    case WL_FIELD_INT32:
+        have = tp->n_int32_data;
+        for (size_t i = 0; i < n && i < have; i++) {
+            int32_t v = tp->int32_data[i];
+            if (t->data_type == 10) /* FLOAT16 bits */
+                dst[i] = (double)wl_half_to_float((uint16_t)v);
+            else if (t->data_type == 16) /* BFLOAT16 bits */
+                dst[i] = (double)wl_bf16_to_float((uint16_t)v);
+            else if (t->data_type == 9) /* BOOL */
+                dst[i] = v ? 1.0 : 0.0;
+            else
+                dst[i] = (double)v;
+        }
+        break;
+    case WL_FIELD_NONE:
+        break;
+    }
+    if (have != n)
+        st = WL_FAIL(err, WL_E_FORMAT, "tensor '%s': typed field holds %zu values, expected %zu",
+                     t->name, have, n);
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    return st;
+}
+
+wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double *dst, wl_err *err)
+{
+    const wl_dtype_info *dt = wl_dtype_get(t->data_type);
+    if (dt == NULL || dt->elem_bytes == 0)
+        return WL_FAIL(err, WL_E_INTERNAL, "tensor '%s': data type %s is not numeric", t->name,
+                       wl_dtype_name(t->data_type));
+    if (t->is_external)
+        return read_external(f, t, dt, dst, err);
+    if (t->has_raw) {
+        dt->raw_to_double(t->raw, (size_t)t->n_elems, dst);
+        return WL_OK;
+    }
+    return read_typed(t, dt, dst, err);
+}
+
+void wl_tensor_release_pages(const wl_onnx_file *f, const wl_tensor *t)
+{
+    if (!t->has_raw || t->raw_len == 0)
+        return;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t base = (uintptr_t)f->data;
+    uintptr_t lo = (uintptr_t)t->raw, hi = lo + t->raw_len;
+    lo = base + ((lo - base + (uintptr_t)page - 1) / (uintptr_t)page) * (uintptr_t)page;
+    hi = base + ((hi - base) / (uintptr_t)page) * (uintptr_t)page;
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}

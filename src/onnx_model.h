@@ -1,0 +1,94 @@
+/*
+ * onnx_model.h — an ONNX file mapped read-only, and the TensorProtos inside it located by
+ * walking the wire format (onnx.proto: ModelProto.graph = 7; GraphProto.node = 1,
+ * initializer = 5; NodeProto.attribute = 5, op_type = 4; AttributeProto.t = 5, g = 6,
+ * graphs = 11). Tensor payloads are never copied: raw_data points into the mapping.
+ */
+#ifndef WL_ONNX_MODEL_H
+#define WL_ONNX_MODEL_H
+
+#include "weightlint.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wl_onnx_file {
+    char *path;          /* as given (owned) */
+    char *dir;           /* directory of the model, for external data (owned) */
+    const uint8_t *data; /* mapping of the whole file */
+    size_t size;
+    int64_t ir_version;
+    char *producer; /* "name version" (owned) */
+} wl_onnx_file;
+
+/* Where a TensorProto was found. */
+typedef enum wl_tensor_origin {
+    WL_ORIGIN_INITIALIZER = 0, /* top-level graph.initializer */
+    WL_ORIGIN_CONSTANT,        /* Constant node's value attribute */
+    WL_ORIGIN_SUBGRAPH_INITIALIZER
+} wl_tensor_origin;
+
+typedef struct wl_tensor_ref {
+    const uint8_t *msg; /* the TensorProto bytes inside the mapping */
+    size_t len;
+    size_t offset; /* byte offset in the file */
+    wl_tensor_origin origin;
+    char *graph_path; /* "" for the main graph, "If_0/then_branch" for subgraphs (owned) */
+    char *name_hint;  /* Constant nodes: the node's output name, used when the tensor has none */
+} wl_tensor_ref;
+
+/* Opens and maps path. Refuses (WL_E_IO / WL_E_FORMAT, with the path in the message): a missing
+ * file, a directory, an empty file, a Git LFS pointer file (with how to fetch the real file).
+ * Caller closes with wl_onnx_close. */
+WL_NODISCARD wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err);
+void wl_onnx_close(wl_onnx_file *f);
+
+/* Lists the tensors of the model. With deep = 0, the top-level graph.initializer entries in
+ * file order (WeightWatcher's layer universe); with deep != 0 also Constant-node values and the
+ * initializers of subgraphs (If/Loop/Scan bodies, nested up to WL_MAX_NESTING). *out is a new
+ * array (free with wl_tensor_refs_free). The whole protobuf structure down to the tensors is
+ * validated on the way. */
+WL_NODISCARD wl_status wl_onnx_list_tensors(const wl_onnx_file *f, int deep, wl_tensor_ref **out,
+                                            size_t *n_out, wl_err *err);
+void wl_tensor_refs_free(wl_tensor_ref *refs, size_t n);
+
+/* One TensorProto's header, decoded without touching its payload. */
+typedef struct wl_tensor {
+    char *name; /* owned, NUL-terminated ("" when absent) */
+    int64_t dims[WL_MAX_RANK];
+    int rank;
+    int64_t data_type;
+    uint64_t n_elems;  /* product of dims (checked) */
+    const uint8_t *raw; /* raw_data inside the mapping, or NULL */
+    size_t raw_len;
+    int has_raw;
+    uint64_t n_typed;  /* number of values in the typed *_data fields */
+    int is_external;
+    char *ext_location; /* owned */
+    uint64_t ext_offset;
+    uint64_t ext_length;
+    int has_ext_length;
+    const uint8_t *msg; /* the TensorProto message (for protobuf-c on typed fields) */
+    size_t msg_len;
+    size_t file_offset;
+} wl_tensor;
+
+/* Decodes the header of the TensorProto at ref and checks it: dims (0 <= d <= WL_MAX_DIM, rank
+ * <= WL_MAX_RANK, product fits), and that the stored payload has exactly prod(dims) elements of
+ * the data type. Unsupported-but-known data types are not an error here (see
+ * wl_tensor_is_numeric). Free with wl_tensor_clear. */
+WL_NODISCARD wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref,
+                                       uint64_t max_bytes, wl_tensor *t, wl_err *err);
+void wl_tensor_clear(wl_tensor *t);
+
+/* Widens the tensor's n_elems values to double into dst (n_elems values), reading raw_data in
+ * place, typed fields through protobuf-c, or external data (path contained in the model's
+ * directory). */
+WL_NODISCARD wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double *dst,
+                                           wl_err *err);
+
+/* Tells the kernel the pages of this tensor's payload in the mapping are no longer needed, so
+ * that resident memory stays bounded by one tensor. */
+void wl_tensor_release_pages(const wl_onnx_file *f, const wl_tensor *t);
+
+#endif
