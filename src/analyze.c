@@ -9,6 +9,7 @@
 #include "dtype.h"
 #include "esd.h"
 #include "metrics.h"
+#include "mp.h"
 #include "onnx_model.h"
 #include "wl_err.h"
 
@@ -128,6 +129,17 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
         goto out;
     }
     wl_metrics_compute(l, &s);
+    if (opts->mp_fit) {
+        wl_mp_result mp;
+        wl_mp_fit(evals, n, (double)l->N, (double)l->M, &mp);
+        l->has_mp = 1;
+        l->num_spikes = mp.num_spikes;
+        l->sigma_mp = mp.sigma_mp;
+        l->mp_softrank = mp.mp_softrank;
+        l->bulk_min = mp.bulk_min;
+        l->bulk_max = mp.bulk_max;
+        l->W_scale = mp.W_scale;
+    }
     if (opts->keep_evals) {
         l->evals = evals;
         evals = NULL;
