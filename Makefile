@@ -5,6 +5,7 @@
 #   make MODE=release    optimised build
 #   make bench           benchmark (see bench/README.md)
 #   make install PREFIX=/usr/local
+#   V=1 shows the full compiler command lines
 #
 # Library code is src/*.c (built into build/libweightlint.a); the CLI is src/cli/*.c only.
 # The protobuf-c code for ONNX is generated at build time from Debian's onnx.proto.
@@ -16,6 +17,8 @@ VERSION  := $(shell cat VERSION)
 ONNX_PROTO_DIR ?= /usr/include
 
 BUILD    := build/$(MODE)
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 GEN      := build/gen
 
 STD  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -62,26 +65,31 @@ $(GEN)/onnx/onnx.pb-c.c $(GEN)/onnx/onnx.pb-c.h: $(ONNX_PROTO_DIR)/onnx/onnx.pro
 
 $(BUILD)/gen/onnx.pb-c.o: $(GEN)/onnx/onnx.pb-c.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GEN_CFLAGS) -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(GEN_CFLAGS) -c $< -o $@
 
 $(BUILD)/lib/%.o: src/%.c $(GEN)/onnx/onnx.pb-c.h $(wildcard src/*.h) include/weightlint.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h) include/weightlint.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Isrc/cli -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CFLAGS_ALL) -Isrc/cli -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/wl_test.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(LIB) $(LIBS) -lcmocka
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(LIB) $(LIBS) -lcmocka
 
 $(BUILD)/tests/mkonnx: tests/gen/mkonnx.c $(BUILD)/gen/onnx.pb-c.o
 	@mkdir -p $(dir $@)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what weightlint needs to build and test on Debian 12 (bookworm), as root (or via
+# sudo). Idempotent. Used by the README's set-up command, by .ci/run and by the GitHub Action.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+PKGS=(
+  build-essential pkg-config        # cc, make
+  protobuf-c-compiler libprotobuf-c-dev libonnx-dev   # protoc-c + /usr/include/onnx/onnx.proto
+  libopenblas-dev liblapacke-dev    # BLAS/LAPACK (dsyrk, dsyevd, dgesdd)
+  libyaml-dev                       # rules files
+  libcmocka-dev                     # unit tests
+  python3 python3-jsonschema        # conformance replay, SARIF schema validation
+  libonnx-testdata                  # 1,072 operator test models for the loader smoke test
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,103 @@
+/*
+ * test_esd.c — eigenvalues of WᵀW: agreement of the Gram route with dgesdd in both
+ * orientations, invariants (non-negative, ascending, sum = squared Frobenius norm), and the
+ * Marchenko–Pastur bulk of a Gaussian matrix.
+ */
+#include "wl_test.h"
+
+#include "esd.h"
+#include "weightlint.h"
+
+#include <stdlib.h>
+
+static void check_orientation(size_t rows, size_t cols)
+{
+    wl_test_rng r = {rows * 1000 + cols};
+    double *w = malloc(rows * cols * sizeof *w);
+    size_t k = rows < cols ? rows : cols;
+    double *ev = malloc(k * sizeof *ev), *sv = malloc(k * sizeof *sv);
+    wl_test_fill_gauss(&r, w, rows, cols, 1.0);
+    wl_err err;
+    wl_err_clear(&err);
+    assert_int_equal(wl_esd_gram(w, rows, cols, ev, &err), WL_OK);
+    assert_int_equal(wl_esd_svd(w, rows, cols, sv, &err), WL_OK);
+    double fro = 0.0, sum = 0.0;
+    for (size_t i = 0; i < rows * cols; i++)
+        fro += w[i] * w[i];
+    for (size_t i = 0; i < k; i++) {
+        assert_true(ev[i] >= 0.0);
+        if (i)
+            assert_true(ev[i] >= ev[i - 1]);
+        wl_assert_close(ev[i], sv[i] * sv[i], 0.0, 1e-12 * ev[k - 1]);
+        sum += ev[i];
+    }
+    wl_assert_close(sum, fro, 1e-12, 0.0);
+    free(w);
+    free(ev);
+    free(sv);
+}
+
+static void test_gram_matches_svd_tall(void **state)
+{
+    (void)state;
+    check_orientation(120, 45);
+}
+
+static void test_gram_matches_svd_wide(void **state)
+{
+    (void)state;
+    check_orientation(45, 120);
+}
+
+static void test_gaussian_bulk_is_marchenko_pastur(void **state)
+{
+    (void)state;
+    size_t rows = 800, cols = 400; /* Q = 2 */
+    wl_test_rng r = {3};
+    double *w = malloc(rows * cols * sizeof *w), ev[400];
+    wl_test_fill_gauss(&r, w, rows, cols, 1.0);
+    wl_err err;
+    wl_err_clear(&err);
+    assert_int_equal(wl_esd_gram(w, rows, cols, ev, &err), WL_OK);
+    /* Eigenvalues of XᵀX/N for unit-variance X fill [(1-1/sqrt(Q))², (1+1/sqrt(Q))²]. */
+    double q = 2.0, lo = pow(1 - 1 / sqrt(q), 2), hi = pow(1 + 1 / sqrt(q), 2);
+    wl_assert_close(ev[0] / (double)rows, lo, 0.15, 0.0);
+    wl_assert_close(ev[399] / (double)rows, hi, 0.05, 0.0);
+    free(w);
+}
+
+static void test_low_rank_has_zero_mass(void **state)
+{
+    (void)state;
+    size_t rows = 200, cols = 100, rank = 20;
+    wl_test_rng r = {9};
+    double *a = malloc(rows * rank * sizeof *a), *b = malloc(rank * cols * sizeof *b);
+    double *w = calloc(rows * cols, sizeof *w), ev[100];
+    wl_test_fill_gauss(&r, a, rows, rank, 1.0);
+    wl_test_fill_gauss(&r, b, rank, cols, 1.0);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t t = 0; t < rank; t++)
+            for (size_t j = 0; j < cols; j++)
+                w[i * cols + j] += a[i * rank + t] * b[t * cols + j];
+    wl_err err;
+    wl_err_clear(&err);
+    assert_int_equal(wl_esd_gram(w, rows, cols, ev, &err), WL_OK);
+    int zeros = 0;
+    for (int i = 0; i < 100; i++)
+        zeros += ev[i] < 1e-9 * ev[99];
+    assert_int_equal(zeros, 80);
+    free(a);
+    free(b);
+    free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gram_matches_svd_tall),
+        cmocka_unit_test(test_gram_matches_svd_wide),
+        cmocka_unit_test(test_gaussian_bulk_is_marchenko_pastur),
+        cmocka_unit_test(test_low_rank_has_zero_mass),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
