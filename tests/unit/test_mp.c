@@ -15,8 +15,9 @@
 
 #include "mp.h"
 
-#define MP_RTOL 1e-6 /* conformance README, "Tolerances": sigma_mp, bulk_*, mp_softrank, W_scale   \
-                      */
+#define MP_RTOL                                                                                    \
+    1e-6 /* conformance README, "Tolerances": sigma_mp, bulk_*, mp_softrank, W_scale               \
+          */
 
 typedef struct mp_case {
     const char *model, *layer;
@@ -201,8 +202,8 @@ static void test_failures_are_minus_one(void **state)
 {
     (void)state;
     double zeros[20] = {0};
-    double bad[3] = {0.5, 1.0, NAN};
-    double inf[3] = {0.5, 1.0, INFINITY};
+    double bad[3] = {0.5, 1.0, (double)NAN};
+    double inf[3] = {0.5, 1.0, (double)INFINITY};
     wl_mp_result r;
     const double *inputs[3] = {zeros, bad, inf};
     const size_t sizes[3] = {20, 3, 3};
