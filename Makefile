@@ -51,7 +51,11 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 GEN_TOOLS := $(BUILD)/tests/mkonnx
 
-.PHONY: all test unit golden conformance bench install clean check-symbols format-check \
+# The README's first command: weightlint on the bundled trained and random-init models.
+demo: $(BIN) build/weightlint
+	$(BIN) analyze examples/fashion_mlp_trained.onnx examples/fashion_mlp_random.onnx
+
+.PHONY: demo all test unit golden conformance bench install clean check-symbols format-check \
         test-real-models testdata-smoke
 all: $(BIN) build/weightlint
 

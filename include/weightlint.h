@@ -91,7 +91,10 @@ typedef struct wl_options {
     int64_t max_evals;    /* default 15000 in --compat ww, 0 = no limit otherwise */
     int64_t max_n;        /* default 50000 in --compat ww, 0 = no limit otherwise */
     uint64_t max_tensor_bytes; /* default WL_MAX_TENSOR_BYTES */
-    /* Progress callback, called before each analyzed layer; may be NULL. */
+    int threads;          /* worker threads; 0 = 2 (one per core of the reference machine) */
+    int fast;             /* float32 Gram (about 2x faster, approximate): never the default */
+    /* Progress callback, called after each analyzed layer (done of total, serialized across
+     * workers); may be NULL. */
     void (*progress)(void *ctx, const char *layer, size_t done, size_t total);
     void *progress_ctx;
 } wl_options;
@@ -121,6 +124,7 @@ typedef struct wl_layer {
     double Q;                /* N / M */
     int64_t num_evals;
     wl_layer_status status;
+    char status_reason[128]; /* why the fit failed / the layer is non-finite; "" on success */
     uint64_t nonfinite_index; /* flat index of the first NaN/Inf (WL_LAYER_NONFINITE) */
     double nonfinite_value;
 
@@ -182,6 +186,7 @@ typedef struct wl_analysis {
     size_t n_failed;   /* layers whose fit failed */
     size_t n_nonfinite;
     wl_summary summary;
+    int fast;          /* computed with the approximate float32 Gram (--fast) */
     int64_t ir_version;
     char *producer; /* producer_name + version (owned, may be "") */
 } wl_analysis;
@@ -202,6 +207,7 @@ void wl_analysis_summarize(wl_analysis *a);
 /* The result of the power-law fit on an ascending eigenvalue array. */
 typedef struct wl_plfit {
     int ok;          /* 0 when fewer than 2 eigenvalues exceed the 1e-5 threshold */
+    int64_t n_fit;   /* eigenvalues above the 1e-5 threshold (the fitted data) */
     double alpha, D, xmin, xmax, sigma;
     int64_t num_pl_spikes;
 } wl_plfit;

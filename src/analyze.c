@@ -11,13 +11,16 @@
 #include "metrics.h"
 #include "mp.h"
 #include "onnx_model.h"
+#include "phase.h"
 #include "wl_err.h"
 
 #include <float.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +59,18 @@ static int cmp_double(const void *x, const void *y)
 
 /* ESD of one slice (row-major rows x cols): eigenvalues (ascending) and singular values. */
 static wl_status slice_spectrum(const double *w, size_t rows, size_t cols, double *evals,
-                                double *sv, wl_err *err)
+                                double *sv, int fast, wl_err *err)
 {
     size_t k = rows < cols ? rows : cols;
-    wl_status st = wl_esd_gram(w, rows, cols, evals, err);
+    wl_status st = fast ? wl_esd_gram_f32(w, rows, cols, evals, err)
+                        : wl_esd_gram(w, rows, cols, evals, err);
     if (st != WL_OK)
         return st;
+    if (fast) { /* approximate by contract: no SVD refinement of the small singular values */
+        for (size_t i = 0; i < k; i++)
+            sv[i] = sqrt(evals[i]);
+        return WL_OK;
+    }
     double top = evals[k - 1];
     if (top == 0.0 || evals[0] <= WL_GRAM_COND_LIMIT * top) {
         st = wl_esd_svd(w, rows, cols, sv, err);
@@ -106,7 +115,7 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
                 m = slice;
             }
             double *ev = evals + (i * kw + j) * k, *sl_sv = sv + (i * kw + j) * k;
-            st = slice_spectrum(m, rows, cols, ev, sl_sv, err);
+            st = slice_spectrum(m, rows, cols, ev, sl_sv, opts->fast, err);
             if (st != WL_OK)
                 goto out;
             double smax = sl_sv[k - 1], smin = sl_sv[0];
@@ -140,6 +149,7 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
         l->bulk_max = mp.bulk_max;
         l->W_scale = mp.W_scale;
     }
+    l->phase = wl_phase_classify(l);
     if (opts->keep_evals) {
         l->evals = evals;
         evals = NULL;
@@ -223,16 +233,23 @@ static char *make_id(const wl_tensor_ref *ref, const char *name, int64_t layer_i
     return strdup(buf);
 }
 
-/* Decides what to do with one tensor and, when it is a layer, scores it. */
-static wl_status visit_tensor(const wl_onnx_file *f, const wl_tensor_ref *ref, int64_t layer_id,
-                              const wl_options *opts, growable *layers, growable *skipped,
-                              wl_err *err)
+/* A layer waiting to be scored: its header (payload untouched) and where its row goes. */
+typedef struct job {
+    wl_tensor t;
+    size_t slot;     /* index in the layers array (tensor order) */
+    uint64_t cost;   /* ~ flops, for largest-first scheduling */
+    uint64_t mem;    /* bytes the job holds while it runs */
+} job;
+
+/* Decides what one tensor is: a skipped entry, or a layer row plus a job that scores it. */
+static wl_status classify_tensor(const wl_onnx_file *f, const wl_tensor_ref *ref, int64_t layer_id,
+                                 const wl_options *opts, growable *layers, growable *skipped,
+                                 growable *jobs, wl_err *err)
 {
     wl_tensor t;
     wl_status st = wl_tensor_parse(f, ref, opts->max_tensor_bytes, &t, err);
     if (st != WL_OK)
         return st;
-    double *w = NULL;
     const char *name = (t.name[0] == '\0' && ref->name_hint) ? ref->name_hint : t.name;
     const wl_dtype_info *dt = wl_dtype_get(t.data_type);
     if (opts->layers != NULL && fnmatch(opts->layers, name, 0) != 0) {
@@ -271,9 +288,9 @@ static wl_status visit_tensor(const wl_onnx_file *f, const wl_tensor_ref *ref, i
                          (long long)probe.N, (long long)opts->max_n);
         goto out;
     }
-
     wl_layer *l = grow(layers);
-    if (l == NULL) {
+    job *jb = l ? grow(jobs) : NULL;
+    if (jb == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
         goto out;
     }
@@ -292,33 +309,161 @@ static wl_status visit_tensor(const wl_onnx_file *f, const wl_tensor_ref *ref, i
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
         goto out;
     }
-    if (opts->progress)
-        opts->progress(opts->progress_ctx, name, layers->n - 1, 0);
-    w = malloc((size_t)t.n_elems * sizeof *w);
+    uint64_t rows = (uint64_t)t.dims[0], cols = (uint64_t)t.dims[1];
+    uint64_t k = rows < cols ? rows : cols, slices = t.n_elems / (rows * cols > 0 ? rows * cols : 1);
+    jb->slot = layers->n - 1;
+    jb->cost = slices * (rows * cols * k + k * k * k);
+    /* the widened tensor, a slice copy (conv), the Gram, an SVD copy, eigen/singular values */
+    jb->mem = 8 * (t.n_elems + (t.rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
+    jb->t = t; /* the job owns the header now */
+    return WL_OK;
+out:
+    if (st != WL_OK)
+        wl_err_wrap(err, "tensor '%s'", name);
+    wl_tensor_clear(&t);
+    return st;
+}
+
+/* Widens and scores one layer. */
+static wl_status run_job(const wl_onnx_file *f, job *jb, wl_layer *l, const wl_options *opts,
+                         wl_err *err)
+{
+    const wl_tensor *t = &jb->t;
+    const wl_dtype_info *dt = wl_dtype_get(t->data_type);
+    wl_status st;
+    double *w = malloc((size_t)t->n_elems * sizeof *w);
     if (w == NULL) {
-        st = WL_FAIL(err, WL_E_NOMEM, "tensor '%s': out of memory for %llu values", name,
-                     (unsigned long long)t.n_elems);
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory for %llu values",
+                     (unsigned long long)t->n_elems);
         goto out;
     }
-    st = wl_tensor_to_double(f, &t, w, err);
-    wl_tensor_release_pages(f, &t);
+    st = wl_tensor_to_double(f, t, w, err);
+    wl_tensor_release_pages(f, t);
     if (st != WL_OK)
         goto out;
-    for (uint64_t i = 0; i < t.n_elems; i++) {
+    for (uint64_t i = 0; i < t->n_elems; i++) {
         if (!isfinite(w[i])) {
             wl_metrics_set_nonfinite(l, i, w[i]);
             goto out;
         }
     }
-    if (t.rank == 4)
-        wl_dtype_scale(dt->scale, w, (size_t)t.n_elems, WL_CONV_SCALE);
-    st = score_tensor(w, t.dims, t.rank, l, opts, err);
+    if (t->rank == 4)
+        wl_dtype_scale(dt->scale, w, (size_t)t->n_elems, WL_CONV_SCALE);
+    st = score_tensor(w, t->dims, t->rank, l, opts, err);
 out:
     if (st != WL_OK)
-        wl_err_wrap(err, "tensor '%s'", name);
+        wl_err_wrap(err, "tensor '%s'", l->name);
     free(w);
-    wl_tensor_clear(&t);
     return st;
+}
+
+/* ------------------------------------------------------------------ worker pool */
+
+/* Workers take jobs largest first. A job starts only when the bytes held by running jobs plus
+ * its own fit the budget (64 MB + 3 x the largest job), so a job that would break it runs alone.
+ * Each job writes only its own row, so the output order and bits do not depend on the number
+ * of workers. */
+typedef struct pool {
+    const wl_onnx_file *f;
+    const wl_options *opts;
+    job **order; /* jobs sorted by cost, descending */
+    size_t n_jobs, next, done;
+    wl_layer *layers;
+    uint64_t budget, in_use;
+    int failed;
+    wl_err err;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} pool;
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->failed && p->next < p->n_jobs &&
+               p->in_use > 0 && p->in_use + p->order[p->next]->mem > p->budget)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->failed || p->next >= p->n_jobs) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        job *jb = p->order[p->next++];
+        p->in_use += jb->mem;
+        pthread_mutex_unlock(&p->mu);
+
+        wl_err err;
+        wl_err_clear(&err);
+        wl_status st = run_job(p->f, jb, &p->layers[jb->slot], p->opts, &err);
+
+        pthread_mutex_lock(&p->mu);
+        p->in_use -= jb->mem;
+        p->done++;
+        if (st != WL_OK && !p->failed) {
+            p->failed = 1;
+            p->err = err;
+        }
+        if (st == WL_OK && p->opts->progress)
+            p->opts->progress(p->opts->progress_ctx, p->layers[jb->slot].name, p->done,
+                              p->n_jobs);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static int cmp_job_cost(const void *a, const void *b)
+{
+    const job *x = *(job *const *)a, *y = *(job *const *)b;
+    if (x->cost != y->cost)
+        return x->cost < y->cost ? 1 : -1;
+    return (x->slot > y->slot) - (x->slot < y->slot); /* stable: tensor order on ties */
+}
+
+static wl_status run_pool(const wl_onnx_file *f, const wl_options *opts, job *jobs, size_t n_jobs,
+                          wl_layer *layers, wl_err *err)
+{
+    if (n_jobs == 0)
+        return WL_OK;
+    pool p = {.f = f, .opts = opts, .n_jobs = n_jobs, .layers = layers};
+    p.order = malloc(n_jobs * sizeof *p.order);
+    if (p.order == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    uint64_t largest = 0;
+    for (size_t i = 0; i < n_jobs; i++) {
+        p.order[i] = &jobs[i];
+        if (jobs[i].mem > largest)
+            largest = jobs[i].mem;
+    }
+    qsort(p.order, n_jobs, sizeof *p.order, cmp_job_cost);
+    p.budget = ((uint64_t)64 << 20) + 3 * largest;
+    wl_err_clear(&p.err);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    int n_threads = opts->threads > 0 ? opts->threads : 2;
+    if ((size_t)n_threads > n_jobs)
+        n_threads = (int)n_jobs;
+    /* BLAS runs single-threaded inside each worker; a lone matrix gets the BLAS threads. */
+    openblas_set_num_threads(n_threads == 1 && opts->threads == 0 ? 2 : 1);
+    pthread_t tids[16];
+    if (n_threads > 16)
+        n_threads = 16;
+    int started = 0;
+    for (int i = 1; i < n_threads; i++) {
+        if (pthread_create(&tids[started], NULL, worker, &p) != 0)
+            break;
+        started++;
+    }
+    worker(&p); /* the calling thread is a worker too */
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    free(p.order);
+    if (p.failed) {
+        *err = p.err;
+        return err->code;
+    }
+    return WL_OK;
 }
 
 /* Mean that skips NaN and lets +-inf propagate (pandas mean, as get_summary()). */
@@ -381,6 +526,7 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     wl_tensor_ref *refs = NULL;
     size_t n_refs = 0;
     growable layers = {.elem = sizeof(wl_layer)}, skipped = {.elem = sizeof(wl_skipped)};
+    growable jobs = {.elem = sizeof(job)};
     wl_analysis *a = calloc(1, sizeof *a);
     wl_status st;
     if (a == NULL)
@@ -392,11 +538,16 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     if (st != WL_OK)
         goto out;
     for (size_t i = 0; i < n_refs; i++) {
-        st = visit_tensor(f, &refs[i], (int64_t)i, opts, &layers, &skipped, err);
+        st = classify_tensor(f, &refs[i], (int64_t)i, opts, &layers, &skipped, &jobs, err);
         if (st != WL_OK) {
             wl_err_wrap(err, "%s", path);
             goto out;
         }
+    }
+    st = run_pool(f, opts, jobs.v, jobs.n, layers.v, err);
+    if (st != WL_OK) {
+        wl_err_wrap(err, "%s", path);
+        goto out;
     }
     a->path = strdup(path);
     a->producer = strdup(f->producer);
@@ -406,12 +557,16 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     }
     a->ir_version = f->ir_version;
     a->compat = opts->compat;
+    a->fast = opts->fast;
     a->n_tensors = n_refs;
 out:
     a->layers = layers.v;
     a->n_layers = layers.n;
     a->skipped = skipped.v;
     a->n_skipped = skipped.n;
+    for (size_t i = 0; i < jobs.n; i++)
+        wl_tensor_clear(&((job *)jobs.v)[i].t);
+    free(jobs.v);
     wl_tensor_refs_free(refs, n_refs);
     wl_onnx_close(f);
     if (st != WL_OK) {

@@ -69,3 +69,44 @@ wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv, wl_e
     }
     return WL_OK;
 }
+
+wl_status wl_esd_gram_f32(const double *w, size_t rows, size_t cols, double *evals, wl_err *err)
+{
+    size_t k = rows < cols ? rows : cols;
+    if (k == 0)
+        return WL_OK;
+    float *a = malloc(rows * cols * sizeof *a);
+    float *g = malloc(k * k * sizeof *g);
+    float *ev = malloc(k * sizeof *ev);
+    wl_status st = WL_OK;
+    if (a == NULL || g == NULL || ev == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory for a %zu x %zu Gram matrix", k, k);
+        goto out;
+    }
+    for (size_t i = 0; i < rows * cols; i++)
+        a[i] = (float)w[i];
+    if (cols <= rows)
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, (blasint)cols, (blasint)rows, 1.0f, a,
+                    (blasint)cols, 0.0f, g, (blasint)k);
+    else
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, (blasint)rows, (blasint)cols, 1.0f, a,
+                    (blasint)cols, 0.0f, g, (blasint)k);
+    lapack_int info = LAPACKE_ssyevd(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)k, g, (lapack_int)k,
+                                     ev);
+    if (info > 0) {
+        st = WL_FAIL(err, WL_E_NUMERIC, "ssyevd did not converge (info = %d) on a %zu x %zu Gram",
+                     (int)info, k, k);
+        goto out;
+    }
+    if (info < 0) {
+        st = WL_FAIL(err, WL_E_INTERNAL, "ssyevd: argument %d invalid", (int)-info);
+        goto out;
+    }
+    for (size_t i = 0; i < k; i++)
+        evals[i] = ev[i] < 0.0f ? 0.0 : (double)ev[i];
+out:
+    free(a);
+    free(g);
+    free(ev);
+    return st;
+}

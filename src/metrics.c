@@ -7,6 +7,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 
 #define WEAK_RANK_TOL 1e-6       /* WeightWatcher's default weak_rank_loss tolerance */
 #define OVER_TRAINED_THRESH 2.0  /* constants.py */
@@ -29,6 +30,10 @@ void wl_metrics_compute(wl_layer *l, const wl_spectrum *s)
     wl_plfit fit;
     wl_plfit_fit(s->evals, n, &fit);
     l->status = fit.ok ? WL_LAYER_SUCCESS : WL_LAYER_FIT_FAILED;
+    if (!fit.ok)
+        snprintf(l->status_reason, sizeof l->status_reason,
+                 "%lld of %zu eigenvalues above 1e-5; the power-law fit needs at least 2",
+                 (long long)fit.n_fit, n);
     l->alpha = fit.alpha;
     l->D = fit.D;
     l->xmin = fit.xmin;
@@ -76,6 +81,8 @@ void wl_metrics_compute(wl_layer *l, const wl_spectrum *s)
 void wl_metrics_set_nonfinite(wl_layer *l, uint64_t index, double value)
 {
     l->status = WL_LAYER_NONFINITE;
+    snprintf(l->status_reason, sizeof l->status_reason, "non-finite weight (%g) at flat index %llu",
+             value, (unsigned long long)index);
     l->nonfinite_index = index;
     l->nonfinite_value = value;
     l->alpha = l->D = l->xmin = l->xmax = l->sigma = NAN;

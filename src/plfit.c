@@ -47,6 +47,7 @@ void wl_plfit_fit(const double *evals, size_t n, wl_plfit *out)
         first++;
     const double *x = evals + first;
     size_t n_all = n - first;
+    out->n_fit = (int64_t)n_all;
     if (n_all < 2)
         return;
     /* Suffix sums of ln x in long double: alpha_i needs sum_{j>=i} ln x[j] - n ln x[i]. */

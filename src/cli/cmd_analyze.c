@@ -35,6 +35,9 @@ static const char analyze_help[] =
     "      --mp-fit       Marchenko-Pastur fit (always on outside --compat ww)\n"
     "      --randomize    shuffled-weights ESD, rand_distance, correlation traps\n"
     "      --seed N       seed of the shuffle stream                         [0]\n"
+    "      --threads N    worker threads                                     [2]\n"
+    "      --fast         float32 Gram matrix: ~2x faster, APPROXIMATE (alpha off by up to\n"
+    "                     ~3e-5; rank columns unreliable); labelled in every output\n"
     "      --evals DIR    write each model's eigenvalues to DIR/<model>.evals.txt\n"
     "      --progress     show progress on stderr even when it is not a terminal\n"
     "      --no-progress  never show progress\n"
@@ -57,14 +60,17 @@ static double elapsed_s(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
 }
 
+/* One line on stderr, rewritten in place: layer, done/total, elapsed and a linear estimate of
+ * the time left. Only once the model has taken a second, so small models print nothing. */
 static void on_progress(void *ctx, const char *layer, size_t done, size_t total)
 {
     progress_state *p = ctx;
-    (void)total;
     double e = elapsed_s(&p->start);
-    if (!p->enabled || e < 1.0)
+    if (!p->enabled || e < 1.0 || total == 0)
         return;
-    fprintf(stderr, "\r\033[K%s: layer %zu %s (%.1fs)", p->model, done + 1, layer, e);
+    double eta = done ? e * (double)(total - done) / (double)done : 0.0;
+    fprintf(stderr, "\r\033[K%s: %zu/%zu layers, %.1fs elapsed, ~%.0fs left (%.40s)", p->model,
+            done, total, e, eta, layer);
     p->printed = 1;
 }
 
@@ -96,9 +102,10 @@ static void shape_str(char *buf, size_t n, const int64_t *shape, int rank)
 static void write_text(FILE *out, const wl_analysis *a)
 {
     fprintf(out, "%s  (%s mode; %zu tensors: %zu analyzed, %zu skipped, %zu fit failed, %zu "
-                 "non-finite)\n",
+                 "non-finite)%s\n",
             a->path, a->compat == WL_COMPAT_WW ? "--compat ww" : "default", a->n_tensors,
-            a->n_layers, a->n_skipped, a->n_failed, a->n_nonfinite);
+            a->n_layers - a->n_nonfinite, a->n_skipped, a->n_failed, a->n_nonfinite,
+            a->fast ? "  [--fast: APPROXIMATE float32 Gram]" : "");
     if (a->n_layers == 0) {
         fprintf(out, "  no layer analyzed: no tensor is a 2-D or 4-D weight large enough to "
                      "score (see the skipped list)\n");
@@ -184,7 +191,7 @@ static void csv_double(FILE *out, double v)
 
 static void write_csv_header(FILE *out)
 {
-    fputs("model,id,name,shape,status", out);
+    fputs("model,id,name,shape,status,precision", out);
     for (size_t c = 0; c < cli_n_columns; c++)
         fprintf(out, ",%s", cli_columns[c].name);
     fputc('\n', out);
@@ -201,7 +208,7 @@ static void write_csv(FILE *out, const wl_analysis *a)
         csv_field(out, l->id);
         fputc(',', out);
         csv_field(out, l->name);
-        fprintf(out, ",%s,%s", shape, cli_layer_status(l));
+        fprintf(out, ",%s,%s,%s", shape, cli_layer_status(l), a->fast ? "float32-approx" : "float64");
         for (size_t c = 0; c < cli_n_columns; c++) {
             const col_def *cd = &cli_columns[c];
             fputc(',', out);
@@ -241,6 +248,10 @@ static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
     json_shape(j, l->shape, l->rank);
     wl_json_key(j, "status");
     wl_json_string(j, cli_layer_status(l));
+    if (l->status_reason[0]) {
+        wl_json_key(j, "status_reason");
+        wl_json_string(j, l->status_reason);
+    }
     if (l->status == WL_LAYER_NONFINITE) {
         wl_json_key(j, "nonfinite_index");
         wl_json_int(j, (int64_t)l->nonfinite_index);
@@ -355,6 +366,8 @@ static void json_model(wl_json *j, const wl_analysis *a)
     wl_json_string(j, a->compat == WL_COMPAT_WW ? "ww" : "none");
     wl_json_key(j, "blas");
     wl_json_string(j, wl_blas_info());
+    wl_json_key(j, "precision");
+    wl_json_string(j, a->fast ? "float32-gram (approximate, --fast)" : "float64");
     wl_json_key(j, "ir_version");
     wl_json_int(j, a->ir_version);
     wl_json_key(j, "producer");
@@ -404,7 +417,7 @@ static int write_evals(const char *dir, const wl_analysis *a)
 int cli_analyze_main(int argc, char **argv)
 {
     enum { OPT_COMPAT = 256, OPT_LAYERS, OPT_MP, OPT_RAND, OPT_SEED, OPT_EVALS, OPT_PROG,
-           OPT_NOPROG };
+           OPT_NOPROG, OPT_THREADS, OPT_FAST };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
         {"compat", required_argument, NULL, OPT_COMPAT},
@@ -413,11 +426,13 @@ int cli_analyze_main(int argc, char **argv)
         {"seed", required_argument, NULL, OPT_SEED},
         {"evals", required_argument, NULL, OPT_EVALS},
         {"progress", no_argument, NULL, OPT_PROG}, {"no-progress", no_argument, NULL, OPT_NOPROG},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"fast", no_argument, NULL, OPT_FAST},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     out_format fmt = FMT_TEXT;
     const char *output = NULL, *layers = NULL, *evals_dir = NULL;
     wl_compat compat = WL_COMPAT_NONE;
-    int mp = 0, rnd = 0, progress = -1;
+    int mp = 0, rnd = 0, progress = -1, threads = 0, fast = 0;
     unsigned long long seed = 0;
     int c;
     optind = 1;
@@ -471,6 +486,19 @@ int cli_analyze_main(int argc, char **argv)
         case OPT_EVALS:
             evals_dir = optarg;
             break;
+        case OPT_THREADS: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 1 || v > 16) {
+                cli_error("--threads '%s': expected an integer from 1 to 16", optarg);
+                return WL_EXIT_USAGE;
+            }
+            threads = (int)v;
+            break;
+        }
+        case OPT_FAST:
+            fast = 1;
+            break;
         case OPT_PROG:
             progress = 1;
             break;
@@ -508,6 +536,8 @@ int cli_analyze_main(int argc, char **argv)
     opts.seed = seed;
     opts.layers = layers;
     opts.keep_evals = evals_dir != NULL;
+    opts.threads = threads;
+    opts.fast = fast;
     progress_state ps = {.enabled = progress == 1 || (progress == -1 && isatty(2))};
     opts.progress = on_progress;
     opts.progress_ctx = &ps;
