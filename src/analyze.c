@@ -12,6 +12,7 @@
 #include "mp.h"
 #include "onnx_model.h"
 #include "phase.h"
+#include "randesd.h"
 #include "wl_err.h"
 
 #include <float.h>
@@ -85,6 +86,52 @@ static wl_status slice_spectrum(const double *w, size_t rows, size_t cols, doubl
     return WL_OK;
 }
 
+/* The randomized ESD (spec §8): element-wise shuffles of each slice, seeded per layer so that
+ * the result does not depend on the order in which workers take layers. */
+static wl_status randomize_layer(const double *w, size_t rows, size_t cols, size_t kh, size_t kw,
+                                 const double *evals, size_t n, wl_layer *l,
+                                 const wl_options *opts, wl_err *err)
+{
+    size_t n_slices = kh * kw;
+    const double **slices = malloc(n_slices * sizeof *slices);
+    double *copies = n_slices > 1 ? malloc(n_slices * rows * cols * sizeof *copies) : NULL;
+    wl_status st = WL_OK;
+    if (slices == NULL || (n_slices > 1 && copies == NULL)) {
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory for the randomized ESD");
+        goto out;
+    }
+    if (n_slices == 1) {
+        slices[0] = w;
+    } else {
+        for (size_t i = 0; i < kh; i++)
+            for (size_t j = 0; j < kw; j++) {
+                double *sl = copies + (i * kw + j) * rows * cols;
+                for (size_t r = 0; r < rows; r++)
+                    for (size_t c = 0; c < cols; c++)
+                        sl[r * cols + c] = w[((r * cols + c) * kh + i) * kw + j];
+                slices[i * kw + j] = sl;
+            }
+    }
+    wl_rand_result rr;
+    uint64_t seed = opts->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(l->layer_id + 1));
+    st = wl_randesd_compute(slices, n_slices, rows, cols, evals, n, (double)l->N, (double)l->M,
+                            seed, &rr, err);
+    if (st != WL_OK)
+        goto out;
+    l->has_rand = 1;
+    l->rand_num_spikes = rr.rand_num_spikes;
+    l->rand_sigma_mp = rr.rand_sigma_mp;
+    l->rand_mp_softrank = rr.rand_mp_softrank;
+    l->rand_bulk_max = rr.rand_bulk_max;
+    l->max_rand_eval = rr.max_rand_eval;
+    l->rand_distance = rr.rand_distance;
+    l->ww_softrank = rr.ww_softrank;
+out:
+    free(slices);
+    free(copies);
+    return st;
+}
+
 /* Builds the pooled spectrum of a dense (rank 2) or conv2d (rank 4) tensor held in w (already
  * scaled) and computes the layer's metrics. */
 static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_layer *l,
@@ -148,6 +195,11 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
         l->bulk_min = mp.bulk_min;
         l->bulk_max = mp.bulk_max;
         l->W_scale = mp.W_scale;
+    }
+    if (opts->randomize) {
+        st = randomize_layer(w, rows, cols, kh, kw, evals, n, l, opts, err);
+        if (st != WL_OK)
+            goto out;
     }
     l->phase = wl_phase_classify(l);
     if (opts->keep_evals) {
