@@ -42,7 +42,8 @@ LIBS        = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard src/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/lib/%.o) $(BUILD)/gen/onnx.pb-c.o
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/lib/%.o) $(BUILD)/gen/onnx.pb-c.o \
+            $(BUILD)/gen/rules_presets.o
 CLI_OBJ  := $(CLI_SRC:src/cli/%.c=$(BUILD)/cli/%.o)
 LIB      := $(BUILD)/libweightlint.a
 BIN      := $(BUILD)/weightlint
@@ -68,6 +69,17 @@ $(GEN)/onnx/onnx.pb-c.c $(GEN)/onnx/onnx.pb-c.h: $(ONNX_PROTO_DIR)/onnx/onnx.pro
 	protoc-c --c_out=$(GEN) -I$(ONNX_PROTO_DIR) $(ONNX_PROTO_DIR)/onnx/onnx.proto
 
 $(BUILD)/gen/onnx.pb-c.o: $(GEN)/onnx/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(GEN_CFLAGS) -c $< -o $@
+
+# The built-in rule presets (check --config / extends: default, strict, llm) are embedded
+# in the library, so an installed weightlint needs no files: rules/*.yaml -> C byte arrays.
+$(GEN)/rules_presets.c: $(sort $(wildcard rules/*.yaml)) tools/gen_rules_presets.sh
+	@mkdir -p $(GEN)
+	$(Q)sh tools/gen_rules_presets.sh $@ $(sort $(wildcard rules/*.yaml))
+
+$(BUILD)/gen/rules_presets.o: $(GEN)/rules_presets.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(GEN_CFLAGS) -c $< -o $@

@@ -127,6 +127,7 @@ typedef struct wl_rules_ignore {
     char *reason;      /* required, non-empty (owned) */
     wl_rules_origin origin;
     size_t n_hits;     /* findings suppressed so far */
+    size_t n_matched;  /* layers its globs matched so far */
 } wl_rules_ignore;
 
 /* The reserved `compare:` section (for the comparison gate): stored as flattened scalar
