@@ -118,8 +118,11 @@ typedef struct wl_layer {
     int64_t layer_id;        /* index among the top-level initializers */
     int64_t shape[WL_MAX_RANK];
     int rank;
-    const char *dtype;       /* ONNX data type name, static ("FLOAT", "FLOAT16", ...) */
-    const char *layer_type;  /* "dense" or "conv2d", static */
+    const char *dtype;       /* stored ONNX data type name, static ("FLOAT", "UINT8", ...) */
+    const char *layer_type;  /* "dense", "conv1d", "conv2d", "conv3d", "rnn", static */
+    char *node_name;         /* consuming node's name (owned; NULL in --compat ww) */
+    char *op_type;           /* consuming node's op type (owned; NULL in --compat ww) */
+    int dequantized;         /* weights were dequantized with their scale / zero point */
     int64_t N, M, rf;        /* WeightWatcher's bookkeeping (quirks A/B included) */
     double Q;                /* N / M */
     int64_t num_evals;
@@ -163,7 +166,7 @@ typedef struct wl_skipped {
     const char *dtype;    /* static */
     char *reason;         /* owned, human-readable */
     const char *reason_code; /* static stable code: "rank", "min_evals", "max_evals", "max_n",
-                                "empty", "dtype", "filter" */
+                                "dtype", "filter", "not_weight", "alias" */
 } wl_skipped;
 
 /* Plain means over the analyzed layers, as WeightWatcher's get_summary(): NaN values are left

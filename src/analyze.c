@@ -10,6 +10,7 @@
 #include "esd.h"
 #include "metrics.h"
 #include "mp.h"
+#include "onnx_graph.h"
 #include "onnx_model.h"
 #include "phase.h"
 #include "randesd.h"
@@ -269,14 +270,16 @@ static wl_status add_skipped(growable *g, const wl_tensor *t, const char *name, 
     return WL_OK;
 }
 
-/* Stable unique id: the graph path and the tensor name, "#<index>" appended on a clash. */
-static char *make_id(const wl_tensor_ref *ref, const char *name, int64_t layer_id,
-                     const growable *layers)
+/* Stable unique id: the graph path, the tensor name and a suffix ("/dir0/gate1" for RNN
+ * blocks); "#<index>" is appended on a clash. */
+static char *make_id(const wl_tensor_ref *ref, const char *name, const char *suffix,
+                     int64_t layer_id, const growable *layers)
 {
     char buf[2048];
-    snprintf(buf, sizeof buf, "%s%s%s", ref->graph_path, *ref->graph_path ? "/" : "", name);
+    snprintf(buf, sizeof buf, "%s%s%s%s", ref->graph_path, *ref->graph_path ? "/" : "", name,
+             suffix);
     const wl_layer *l = layers->v;
-    for (size_t i = 0; i < layers->n - 1; i++)
+    for (size_t i = 0; i + 1 < layers->n; i++)
         if (l[i].id && strcmp(l[i].id, buf) == 0) {
             size_t len = strlen(buf);
             snprintf(buf + len, sizeof buf - len, "#%lld", (long long)layer_id);
@@ -285,123 +288,342 @@ static char *make_id(const wl_tensor_ref *ref, const char *name, int64_t layer_i
     return strdup(buf);
 }
 
-/* A layer waiting to be scored: its header (payload untouched) and where its row goes. */
+/* A matrix (or conv kernel) waiting to be scored, and where its row goes. */
 typedef struct job {
-    wl_tensor t;
-    size_t slot;     /* index in the layers array (tensor order) */
-    uint64_t cost;   /* ~ flops, for largest-first scheduling */
-    uint64_t mem;    /* bytes the job holds while it runs */
+    size_t hdr;            /* index of the tensor header */
+    size_t slot;           /* index in the layers array (tensor order) */
+    uint64_t elem_offset;  /* first element of the block (RNN gate blocks) */
+    int64_t mdims[4];      /* [rows, cols] or [out, in, kh, kw] */
+    int mrank;
+    const char *zero_point, *scale; /* dequantization tensors (names borrowed from the graph) */
+    int64_t quant_axis;
+    uint64_t cost;         /* ~ flops, for largest-first scheduling */
+    uint64_t mem;          /* bytes the job holds while it runs */
 } job;
 
-/* Decides what one tensor is: a skipped entry, or a layer row plus a job that scores it. */
-static wl_status classify_tensor(const wl_onnx_file *f, const wl_tensor_ref *ref, int64_t layer_id,
-                                 const wl_options *opts, growable *layers, growable *skipped,
-                                 growable *jobs, wl_err *err)
+/* State shared by the classification of every tensor of one model. */
+typedef struct model_ctx {
+    const wl_onnx_file *f;
+    const wl_options *opts;
+    wl_tensor_ref *refs;
+    wl_tensor *hdrs;       /* one parsed header per ref */
+    size_t n;
+    wl_graph graph;        /* default mode only */
+    growable layers, skipped, jobs;
+} model_ctx;
+
+static const char *tensor_name(const model_ctx *m, size_t i)
 {
-    wl_tensor t;
-    wl_status st = wl_tensor_parse(f, ref, opts->max_tensor_bytes, &t, err);
-    if (st != WL_OK)
-        return st;
-    const char *name = (t.name[0] == '\0' && ref->name_hint) ? ref->name_hint : t.name;
-    const wl_dtype_info *dt = wl_dtype_get(t.data_type);
-    if (opts->layers != NULL && fnmatch(opts->layers, name, 0) != 0) {
-        st = add_skipped(skipped, &t, name, layer_id, "filter", err, "not selected by --layers %s",
-                         opts->layers);
-        goto out;
-    }
-    if (t.rank != 2 && t.rank != 4) {
-        st = add_skipped(skipped, &t, name, layer_id, "rank", err,
-                         "rank %d: only 2-D (dense) and 4-D (conv2d) tensors are analyzed",
-                         t.rank);
-        goto out;
-    }
-    if (dt->elem_bytes == 0) {
-        st = add_skipped(skipped, &t, name, layer_id, "dtype", err,
-                         "data type %s is not supported (no numeric widening defined)", dt->name);
-        goto out;
-    }
+    const wl_tensor *t = &m->hdrs[i];
+    return (t->name[0] == '\0' && m->refs[i].name_hint) ? m->refs[i].name_hint : t->name;
+}
+
+/* Adds a layer row and its job. dims/rank describe the matrix to score (rank 2) or the kernel
+ * as [out, in, kh, kw] (rank 4). */
+static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank,
+                           uint64_t elem_offset, const char *suffix, const char *layer_type,
+                           const wl_usage *u, wl_err *err)
+{
+    const wl_tensor *t = &m->hdrs[i];
+    const char *name = tensor_name(m, i);
     wl_layer probe = {0};
-    ww_dimensions(t.dims, t.rank, &probe);
+    ww_dimensions(dims, rank, &probe);
     int64_t evals_count = probe.M * probe.rf;
-    if (evals_count < opts->min_evals) {
-        st = add_skipped(skipped, &t, name, layer_id, "min_evals", err,
-                         "M*rf = %lld*%lld = %lld < min_evals = %lld", (long long)probe.M,
-                         (long long)probe.rf, (long long)evals_count, (long long)opts->min_evals);
-        goto out;
-    }
-    if (opts->max_evals > 0 && evals_count > opts->max_evals) {
-        st = add_skipped(skipped, &t, name, layer_id, "max_evals", err,
-                         "M*rf = %lld*%lld = %lld > max_evals = %lld", (long long)probe.M,
-                         (long long)probe.rf, (long long)evals_count, (long long)opts->max_evals);
-        goto out;
-    }
-    if (opts->max_n > 0 && probe.N > opts->max_n) {
-        st = add_skipped(skipped, &t, name, layer_id, "max_n", err, "N = %lld > max_N = %lld",
-                         (long long)probe.N, (long long)opts->max_n);
-        goto out;
-    }
-    wl_layer *l = grow(layers);
-    job *jb = l ? grow(jobs) : NULL;
-    if (jb == NULL) {
-        st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
-        goto out;
-    }
+    const wl_options *opts = m->opts;
+    if (evals_count < opts->min_evals)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "min_evals", err,
+                           "M*rf = %lld*%lld = %lld < min_evals = %lld", (long long)probe.M,
+                           (long long)probe.rf, (long long)evals_count,
+                           (long long)opts->min_evals);
+    if (opts->max_evals > 0 && evals_count > opts->max_evals)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "max_evals", err,
+                           "M*rf = %lld*%lld = %lld > max_evals = %lld", (long long)probe.M,
+                           (long long)probe.rf, (long long)evals_count,
+                           (long long)opts->max_evals);
+    if (opts->max_n > 0 && probe.N > opts->max_n)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "max_n", err,
+                           "N = %lld > max_N = %lld", (long long)probe.N, (long long)opts->max_n);
+    wl_layer *l = grow(&m->layers);
+    job *jb = l ? grow(&m->jobs) : NULL;
+    if (jb == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
     l->N = probe.N;
     l->M = probe.M;
     l->rf = probe.rf;
     l->Q = (double)l->N / (double)l->M;
-    l->layer_id = layer_id;
+    l->layer_id = (int64_t)i;
     l->name = strdup(name);
-    l->id = make_id(ref, name, layer_id, layers);
-    copy_shape(l->shape, &l->rank, &t);
-    l->dtype = dt->name;
-    l->layer_type = t.rank == 2 ? "dense" : "conv2d";
+    l->id = make_id(&m->refs[i], name, suffix, (int64_t)i, &m->layers);
+    copy_shape(l->shape, &l->rank, t);
+    l->dtype = wl_dtype_get(t->data_type)->name;
+    l->layer_type = layer_type;
     l->warning = "";
-    if (l->name == NULL || l->id == NULL) {
-        st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
-        goto out;
+    if (u != NULL && u->node != NULL) {
+        l->node_name = strdup(u->node->name);
+        l->op_type = strdup(u->node->op_type);
+        if (l->node_name == NULL || l->op_type == NULL)
+            return WL_FAIL(err, WL_E_NOMEM, "out of memory");
     }
-    uint64_t rows = (uint64_t)t.dims[0], cols = (uint64_t)t.dims[1];
-    uint64_t k = rows < cols ? rows : cols, slices = t.n_elems / (rows * cols > 0 ? rows * cols : 1);
-    jb->slot = layers->n - 1;
+    if (l->name == NULL || l->id == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    uint64_t rows = (uint64_t)dims[0], cols = (uint64_t)dims[1];
+    uint64_t k = rows < cols ? rows : cols;
+    uint64_t slices = rank == 4 ? (uint64_t)(dims[2] * dims[3]) : 1;
+    jb->hdr = i;
+    jb->slot = m->layers.n - 1;
+    jb->elem_offset = elem_offset;
+    memcpy(jb->mdims, dims, (size_t)rank * sizeof *dims);
+    jb->mrank = rank;
+    if (u != NULL) {
+        jb->zero_point = u->zero_point;
+        jb->scale = u->scale;
+        jb->quant_axis = u->quant_axis;
+    }
     jb->cost = slices * (rows * cols * k + k * k * k);
     /* the widened tensor, a slice copy (conv), the Gram, an SVD copy, eigen/singular values */
-    jb->mem = 8 * (t.n_elems + (t.rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
-    jb->t = t; /* the job owns the header now */
+    jb->mem = 8 * (t->n_elems + (rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
     return WL_OK;
+}
+
+/* FNV-1a over a tensor's stored bytes, to find byte-identical copies cheaply. */
+static uint64_t payload_hash(const wl_tensor *t)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < t->raw_len; i++)
+        h = (h ^ t->raw[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* An earlier tensor with the same dtype, dims and stored bytes that became a layer, or -1. */
+static long find_alias(const model_ctx *m, size_t i)
+{
+    const wl_tensor *t = &m->hdrs[i];
+    if (!t->has_raw || t->is_external || t->raw_len == 0)
+        return -1;
+    uint64_t h = 0;
+    int hashed = 0;
+    const job *jobs = m->jobs.v;
+    for (size_t j = 0; j < m->jobs.n; j++) {
+        const wl_tensor *o = &m->hdrs[jobs[j].hdr];
+        if (jobs[j].hdr == i || o->data_type != t->data_type || o->rank != t->rank ||
+            memcmp(o->dims, t->dims, (size_t)t->rank * sizeof *t->dims) != 0 || !o->has_raw ||
+            o->is_external || o->raw_len != t->raw_len)
+            continue;
+        if (!hashed) {
+            h = payload_hash(t);
+            hashed = 1;
+        }
+        if (payload_hash(o) == h && memcmp(o->raw, t->raw, t->raw_len) == 0)
+            return (long)j;
+    }
+    return -1;
+}
+
+/* WeightWatcher's rule (--compat ww): every rank-2 or rank-4 tensor is a layer. */
+static wl_status classify_ww(model_ctx *m, size_t i, wl_err *err)
+{
+    const wl_tensor *t = &m->hdrs[i];
+    const char *name = tensor_name(m, i);
+    if (t->rank != 2 && t->rank != 4)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "rank", err,
+                           "rank %d: only 2-D (dense) and 4-D (conv2d) tensors are analyzed",
+                           t->rank);
+    return add_layer(m, i, t->dims, t->rank, 0, "", t->rank == 2 ? "dense" : "conv2d", NULL, err);
+}
+
+/* weightlint's rule: the matrix the consuming op multiplies (docs/metrics.md). */
+static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
+{
+    const wl_tensor *t = &m->hdrs[i];
+    const char *name = tensor_name(m, i);
+    wl_usage u;
+    wl_graph_usage(&m->graph, name, &u);
+    if (u.role == WL_ROLE_NONE)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "not_weight", err, "%s", u.why);
+    long alias = find_alias(m, i);
+    if (alias >= 0) {
+        const wl_layer *l = &((const wl_layer *)m->layers.v)[((const job *)m->jobs.v)[alias].slot];
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "alias", err,
+                           "byte-identical to '%s' (analyzed once, under that id)", l->id);
+    }
+    const char *op = u.node->op_type;
+    switch (u.role) {
+    case WL_ROLE_DENSE:
+        if (t->rank == 2)
+            return add_layer(m, i, t->dims, 2, 0, "", "dense", &u, err);
+        break;
+    case WL_ROLE_CONV:
+        if (t->rank == 4)
+            return add_layer(m, i, t->dims, 4, 0, "", "conv2d", &u, err);
+        if (t->rank == 3 || t->rank == 5) {
+            /* [out, in, k] and [out, in, kd, kh, kw] are [out, in, S] in memory: one out x in
+             * slice per kernel position, pooled as for 2-D kernels. */
+            int64_t d[4] = {t->dims[0], t->dims[1], t->dims[2], 1};
+            if (t->rank == 5)
+                d[2] = t->dims[2] * t->dims[3] * t->dims[4];
+            return add_layer(m, i, d, 4, 0, "", t->rank == 3 ? "conv1d" : "conv3d", &u, err);
+        }
+        break;
+    case WL_ROLE_RNN_W:
+    case WL_ROLE_RNN_R:
+        if (t->rank == 3 && t->dims[1] % u.n_gates == 0) {
+            /* [num_directions, gates*hidden, in]: one hidden x in matrix per direction and gate
+             * (ONNX order: LSTM i,o,f,c; GRU z,r,h). */
+            static const char *const lstm[] = {"i", "o", "f", "c"}, *const gru[] = {"z", "r", "h"};
+            int64_t h = t->dims[1] / u.n_gates, cols = t->dims[2];
+            for (int64_t d = 0; d < t->dims[0]; d++)
+                for (int g = 0; g < u.n_gates; g++) {
+                    char suffix[64];
+                    const char *gname = u.n_gates == 4 ? lstm[g] : u.n_gates == 3 ? gru[g] : "h";
+                    snprintf(suffix, sizeof suffix, "/%s/dir%lld/gate_%s",
+                             u.role == WL_ROLE_RNN_W ? "W" : "R", (long long)d, gname);
+                    int64_t md[2] = {h, cols};
+                    uint64_t off = (uint64_t)((d * u.n_gates + g) * h * cols);
+                    wl_status st = add_layer(m, i, md, 2, off, suffix, "rnn", &u, err);
+                    if (st != WL_OK)
+                        return st;
+                }
+            return WL_OK;
+        }
+        break;
+    case WL_ROLE_NONE:
+        break;
+    }
+    return add_skipped(&m->skipped, t, name, (int64_t)i, "rank", err,
+                       "rank %d tensor as %s input %d (node '%s'): no matrix extraction defined",
+                       t->rank, op, u.input_index, u.node->name);
+}
+
+static wl_status classify_tensor(model_ctx *m, size_t i, wl_err *err)
+{
+    const wl_tensor *t = &m->hdrs[i];
+    const char *name = tensor_name(m, i);
+    const wl_dtype_info *dt = wl_dtype_get(t->data_type);
+    const wl_options *opts = m->opts;
+    if (opts->layers != NULL && fnmatch(opts->layers, name, 0) != 0)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "filter", err,
+                           "not selected by --layers %s", opts->layers);
+    if (dt->elem_bytes == 0 && (t->rank == 2 || t->rank == 4 || opts->compat != WL_COMPAT_WW))
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "dtype", err,
+                           "data type %s is not supported (no numeric widening defined)",
+                           dt->name);
+    if (opts->compat == WL_COMPAT_WW)
+        return classify_ww(m, i, err);
+    return classify_op_aware(m, i, err);
+}
+
+/* Finds a tensor by name (dequantization parameters). */
+static const wl_tensor *find_tensor(const model_ctx *m, const char *name)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(tensor_name(m, i), name) == 0)
+            return &m->hdrs[i];
+    return NULL;
+}
+
+/* Reads a small parameter tensor (scale, zero point) into a new array; *n_out values. */
+static wl_status load_param(const model_ctx *m, const char *name, double **out, uint64_t *n_out,
+                            wl_err *err)
+{
+    *out = NULL;
+    const wl_tensor *p = find_tensor(m, name);
+    if (p == NULL)
+        return WL_FAIL(err, WL_E_FORMAT, "dequantization parameter '%s' is not a constant tensor",
+                       name);
+    if (wl_dtype_get(p->data_type)->elem_bytes == 0)
+        return WL_FAIL(err, WL_E_FORMAT, "dequantization parameter '%s' has data type %s", name,
+                       wl_dtype_name(p->data_type));
+    double *v = malloc((p->n_elems ? p->n_elems : 1) * sizeof *v);
+    if (v == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    wl_status st = wl_tensor_to_double(m->f, p, v, err);
+    if (st != WL_OK) {
+        free(v);
+        return st;
+    }
+    *out = v;
+    *n_out = p->n_elems;
+    return WL_OK;
+}
+
+/* w := (w - zero_point) * scale, per tensor or per axis (ONNX DequantizeLinear). */
+static wl_status dequantize(const model_ctx *m, const job *jb, const wl_tensor *t, double *w,
+                            wl_err *err)
+{
+    double *zp = NULL, *sc = NULL;
+    uint64_t n_zp = 0, n_sc = 0;
+    wl_status st = WL_OK;
+    const char *scale = jb->scale;
+    char guess[1024];
+    /* onnxruntime's dynamic quantization (ConvInteger/MatMulInteger) applies the weight scale
+     * after the op; its tensors are named <w>_zero_point and <w>_scale. */
+    if (scale == NULL && jb->zero_point != NULL) {
+        size_t len = strlen(jb->zero_point);
+        if (len > 11 && strcmp(jb->zero_point + len - 11, "_zero_point") == 0 &&
+            len < sizeof guess) {
+            snprintf(guess, sizeof guess, "%.*s_scale", (int)(len - 11), jb->zero_point);
+            if (find_tensor(m, guess) != NULL)
+                scale = guess;
+        }
+    }
+    if (jb->zero_point != NULL && (st = load_param(m, jb->zero_point, &zp, &n_zp, err)) != WL_OK)
+        goto out;
+    if (scale != NULL && (st = load_param(m, scale, &sc, &n_sc, err)) != WL_OK)
+        goto out;
+    int64_t axis = jb->quant_axis < 0 ? jb->quant_axis + t->rank : jb->quant_axis;
+    uint64_t inner = 1;
+    if (axis >= 0 && axis < t->rank)
+        for (int d = (int)axis + 1; d < t->rank; d++)
+            inner *= (uint64_t)t->dims[d];
+    uint64_t axis_len = (axis >= 0 && axis < t->rank) ? (uint64_t)t->dims[axis] : 1;
+    for (uint64_t e = 0; e < t->n_elems; e++) {
+        uint64_t c = axis_len ? (e / inner) % axis_len : 0;
+        double z = n_zp == 0 ? 0.0 : n_zp == 1 ? zp[0] : (c < n_zp ? zp[c] : 0.0);
+        double s = n_sc == 0 ? 1.0 : n_sc == 1 ? sc[0] : (c < n_sc ? sc[c] : 1.0);
+        w[e] = (w[e] - z) * s;
+    }
 out:
-    if (st != WL_OK)
-        wl_err_wrap(err, "tensor '%s'", name);
-    wl_tensor_clear(&t);
+    free(zp);
+    free(sc);
     return st;
 }
 
 /* Widens and scores one layer. */
-static wl_status run_job(const wl_onnx_file *f, job *jb, wl_layer *l, const wl_options *opts,
-                         wl_err *err)
+static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wl_err *err)
 {
-    const wl_tensor *t = &jb->t;
+    const wl_tensor *t = &m->hdrs[jb->hdr];
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
+    uint64_t block = (uint64_t)jb->mdims[0] * (uint64_t)jb->mdims[1];
+    if (jb->mrank == 4)
+        block *= (uint64_t)(jb->mdims[2] * jb->mdims[3]);
     wl_status st;
-    double *w = malloc((size_t)t->n_elems * sizeof *w);
+    double *w = malloc((size_t)(t->n_elems ? t->n_elems : 1) * sizeof *w);
     if (w == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory for %llu values",
                      (unsigned long long)t->n_elems);
         goto out;
     }
-    st = wl_tensor_to_double(f, t, w, err);
-    wl_tensor_release_pages(f, t);
+    st = wl_tensor_to_double(m->f, t, w, err);
+    wl_tensor_release_pages(m->f, t);
     if (st != WL_OK)
         goto out;
-    for (uint64_t i = 0; i < t->n_elems; i++) {
-        if (!isfinite(w[i])) {
-            wl_metrics_set_nonfinite(l, i, w[i]);
+    if (jb->zero_point != NULL || jb->scale != NULL) {
+        st = dequantize(m, jb, t, w, err);
+        if (st != WL_OK)
+            goto out;
+        l->dequantized = 1;
+    }
+    double *blk = w + jb->elem_offset;
+    for (uint64_t i = 0; i < block; i++) {
+        if (!isfinite(blk[i])) {
+            wl_metrics_set_nonfinite(l, jb->elem_offset + i, blk[i]);
             goto out;
         }
     }
-    if (t->rank == 4)
-        wl_dtype_scale(dt->scale, w, (size_t)t->n_elems, WL_CONV_SCALE);
-    st = score_tensor(w, t->dims, t->rank, l, opts, err);
+    if (jb->mrank == 4)
+        wl_dtype_scale(l->dequantized ? WL_SCALE_F64 : dt->scale, blk, (size_t)block,
+                       WL_CONV_SCALE);
+    st = score_tensor(blk, jb->mdims, jb->mrank, l, m->opts, err);
 out:
     if (st != WL_OK)
         wl_err_wrap(err, "tensor '%s'", l->name);
@@ -416,7 +638,7 @@ out:
  * Each job writes only its own row, so the output order and bits do not depend on the number
  * of workers. */
 typedef struct pool {
-    const wl_onnx_file *f;
+    const model_ctx *m;
     const wl_options *opts;
     job **order; /* jobs sorted by cost, descending */
     size_t n_jobs, next, done;
@@ -446,7 +668,7 @@ static void *worker(void *arg)
 
         wl_err err;
         wl_err_clear(&err);
-        wl_status st = run_job(p->f, jb, &p->layers[jb->slot], p->opts, &err);
+        wl_status st = run_job(p->m, jb, &p->layers[jb->slot], &err);
 
         pthread_mutex_lock(&p->mu);
         p->in_use -= jb->mem;
@@ -471,12 +693,14 @@ static int cmp_job_cost(const void *a, const void *b)
     return (x->slot > y->slot) - (x->slot < y->slot); /* stable: tensor order on ties */
 }
 
-static wl_status run_pool(const wl_onnx_file *f, const wl_options *opts, job *jobs, size_t n_jobs,
-                          wl_layer *layers, wl_err *err)
+static wl_status run_pool(const model_ctx *m, wl_err *err)
 {
+    job *jobs = m->jobs.v;
+    size_t n_jobs = m->jobs.n;
+    const wl_options *opts = m->opts;
     if (n_jobs == 0)
         return WL_OK;
-    pool p = {.f = f, .opts = opts, .n_jobs = n_jobs, .layers = layers};
+    pool p = {.m = m, .opts = opts, .n_jobs = n_jobs, .layers = m->layers.v};
     p.order = malloc(n_jobs * sizeof *p.order);
     if (p.order == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory");
@@ -573,12 +797,11 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
         wl_options_init(&defaults, WL_COMPAT_NONE);
         opts_in = &defaults;
     }
-    const wl_options *opts = opts_in;
+    model_ctx m = {.opts = opts_in,
+                   .layers = {.elem = sizeof(wl_layer)},
+                   .skipped = {.elem = sizeof(wl_skipped)},
+                   .jobs = {.elem = sizeof(job)}};
     wl_onnx_file *f = NULL;
-    wl_tensor_ref *refs = NULL;
-    size_t n_refs = 0;
-    growable layers = {.elem = sizeof(wl_layer)}, skipped = {.elem = sizeof(wl_skipped)};
-    growable jobs = {.elem = sizeof(job)};
     wl_analysis *a = calloc(1, sizeof *a);
     wl_status st;
     if (a == NULL)
@@ -586,17 +809,30 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     st = wl_onnx_open(path, &f, err);
     if (st != WL_OK)
         goto out;
-    st = wl_onnx_list_tensors(f, opts->compat != WL_COMPAT_WW, &refs, &n_refs, err);
+    m.f = f;
+    int op_aware = opts_in->compat != WL_COMPAT_WW;
+    st = wl_onnx_list_tensors(f, op_aware, &m.refs, &m.n, err);
     if (st != WL_OK)
         goto out;
-    for (size_t i = 0; i < n_refs; i++) {
-        st = classify_tensor(f, &refs[i], (int64_t)i, opts, &layers, &skipped, &jobs, err);
-        if (st != WL_OK) {
-            wl_err_wrap(err, "%s", path);
-            goto out;
-        }
+    if (op_aware && (st = wl_graph_load(f, &m.graph, err)) != WL_OK)
+        goto out;
+    m.hdrs = calloc(m.n ? m.n : 1, sizeof *m.hdrs);
+    if (m.hdrs == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+        goto out;
     }
-    st = run_pool(f, opts, jobs.v, jobs.n, layers.v, err);
+    /* Pass 1: every header, then what each tensor is. No payload is read except to compare
+     * same-shaped tensors for aliases. */
+    for (size_t i = 0; i < m.n && st == WL_OK; i++)
+        st = wl_tensor_parse(f, &m.refs[i], opts_in->max_tensor_bytes, &m.hdrs[i], err);
+    for (size_t i = 0; i < m.n && st == WL_OK; i++) {
+        st = classify_tensor(&m, i, err);
+        if (st != WL_OK)
+            wl_err_wrap(err, "tensor '%s'", tensor_name(&m, i));
+    }
+    /* Pass 2: score the layers, two at a time. */
+    if (st == WL_OK)
+        st = run_pool(&m, err);
     if (st != WL_OK) {
         wl_err_wrap(err, "%s", path);
         goto out;
@@ -608,18 +844,20 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
         goto out;
     }
     a->ir_version = f->ir_version;
-    a->compat = opts->compat;
-    a->fast = opts->fast;
-    a->n_tensors = n_refs;
+    a->compat = opts_in->compat;
+    a->fast = opts_in->fast;
+    a->n_tensors = m.n;
 out:
-    a->layers = layers.v;
-    a->n_layers = layers.n;
-    a->skipped = skipped.v;
-    a->n_skipped = skipped.n;
-    for (size_t i = 0; i < jobs.n; i++)
-        wl_tensor_clear(&((job *)jobs.v)[i].t);
-    free(jobs.v);
-    wl_tensor_refs_free(refs, n_refs);
+    a->layers = m.layers.v;
+    a->n_layers = m.layers.n;
+    a->skipped = m.skipped.v;
+    a->n_skipped = m.skipped.n;
+    for (size_t i = 0; m.hdrs && i < m.n; i++)
+        wl_tensor_clear(&m.hdrs[i]);
+    free(m.hdrs);
+    free(m.jobs.v);
+    wl_graph_free(&m.graph);
+    wl_tensor_refs_free(m.refs, m.n);
     wl_onnx_close(f);
     if (st != WL_OK) {
         wl_analysis_free(a);
@@ -638,6 +876,8 @@ void wl_analysis_free(wl_analysis *a)
         free(a->layers[i].name);
         free(a->layers[i].id);
         free(a->layers[i].evals);
+        free(a->layers[i].node_name);
+        free(a->layers[i].op_type);
     }
     for (size_t i = 0; i < a->n_skipped; i++) {
         free(a->skipped[i].name);

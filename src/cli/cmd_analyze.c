@@ -22,6 +22,10 @@
 
 typedef enum out_format { FMT_TEXT, FMT_CSV, FMT_JSON } out_format;
 
+/* wl_skipped.reason_code values, in the order coverage lines list them. */
+static const char *const codes[] = {"not_weight", "rank",   "min_evals", "max_evals",
+                                    "max_n",      "dtype",  "filter",    "alias"};
+
 static const char analyze_help[] =
     "usage: weightlint analyze [options] MODEL...\n"
     "\n"
@@ -149,7 +153,6 @@ static void write_text(FILE *out, const wl_analysis *a)
             v[0], v[1], v[2], v[3], v[4], v[5]);
     if (a->n_skipped > 0) {
         fprintf(out, "  skipped:");
-        const char *codes[] = {"rank", "min_evals", "max_evals", "max_n", "dtype", "filter"};
         for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
             size_t k = 0;
             for (size_t i = 0; i < a->n_skipped; i++)
@@ -248,6 +251,14 @@ static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
     json_shape(j, l->shape, l->rank);
     wl_json_key(j, "status");
     wl_json_string(j, cli_layer_status(l));
+    if (l->op_type != NULL) {
+        wl_json_key(j, "node_name");
+        wl_json_string(j, l->node_name);
+        wl_json_key(j, "op_type");
+        wl_json_string(j, l->op_type);
+        wl_json_key(j, "dequantized");
+        wl_json_bool(j, l->dequantized);
+    }
     if (l->status_reason[0]) {
         wl_json_key(j, "status_reason");
         wl_json_string(j, l->status_reason);
@@ -325,7 +336,6 @@ static void json_model(wl_json *j, const wl_analysis *a)
     wl_json_int(j, (int64_t)a->n_skipped);
     wl_json_key(j, "skipped_by_reason");
     wl_json_begin_object(j);
-    const char *codes[] = {"rank", "min_evals", "max_evals", "max_n", "dtype", "filter"};
     for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
         size_t k = 0;
         for (size_t i = 0; i < a->n_skipped; i++)
@@ -437,7 +447,7 @@ int cli_analyze_main(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+f:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (strcmp(optarg, "text") == 0 || strcmp(optarg, "table") == 0)

@@ -1,0 +1,388 @@
+/*
+ * onnx_graph.c — node list of an ONNX model and the weight-input table (see onnx_graph.h).
+ * Which input of which op is a weight comes from the ONNX operator specs (onnx/docs/
+ * Operators.md): Gemm A=0,B=1; MatMul 0,1; Conv W=1; ConvTranspose W=1; Gather data=0;
+ * LSTM/GRU/RNN W=1, R=2; MatMulInteger B=1 (b_zero_point=3); ConvInteger w=1
+ * (w_zero_point=3); QLinearMatMul b=3 (b_scale=4, b_zero_point=5); QLinearConv w=3
+ * (w_scale=4, w_zero_point=5); DequantizeLinear x=0 (x_scale=1, x_zero_point=2, axis).
+ */
+#include "onnx_graph.h"
+
+#include "pbwire.h"
+#include "wl_err.h"
+
+#include "onnx/onnx.pb-c.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    GRAPH_NODE = 1,
+    NODE_INPUT = 1,
+    NODE_OUTPUT = 2,
+    NODE_NAME = 3,
+    NODE_OP_TYPE = 4,
+    NODE_ATTRIBUTE = 5,
+    ATTR_NAME = 1,
+    ATTR_T = 5,
+    ATTR_G = 6,
+    ATTR_TENSORS = 11,
+    ATTR_GRAPHS = 10,
+    MODEL_GRAPH = 7,
+};
+
+static char *dup_n(const uint8_t *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+typedef struct node_list {
+    wl_node *v;
+    size_t n, cap;
+} node_list;
+
+static wl_status push_str(char ***arr, size_t *n, const uint8_t *s, size_t len, wl_err *err)
+{
+    char **v = realloc(*arr, (*n + 1) * sizeof *v);
+    if (v == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
+    *arr = v;
+    v[*n] = dup_n(s, len);
+    if (v[*n] == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
+    (*n)++;
+    return WL_OK;
+}
+
+/* Small attributes through protobuf-c; returns 1 if the attribute holds a graph to walk. */
+static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl_node *nd,
+                                int *has_graph, wl_err *err)
+{
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    wl_status st;
+    *has_graph = 0;
+    int big = 0;
+    wl_pb_init(&r, f->data, af->data, af->len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.number == ATTR_G || fld.number == ATTR_GRAPHS)
+            *has_graph = 1;
+        if (fld.number == ATTR_T || fld.number == ATTR_G || fld.number == ATTR_TENSORS ||
+            fld.number == ATTR_GRAPHS)
+            big = 1;
+    }
+    if (st != WL_OK || big)
+        return st;
+    Onnx__AttributeProto *a = onnx__attribute_proto__unpack(NULL, af->len, af->data);
+    if (a == NULL)
+        return WL_FAIL(err, WL_E_FORMAT, "byte %zu: attribute: protobuf decode failed",
+                       af->offset);
+    if (a->name != NULL) {
+        if (strcmp(a->name, "transA") == 0)
+            nd->trans_a = a->i;
+        else if (strcmp(a->name, "transB") == 0)
+            nd->trans_b = a->i;
+        else if (strcmp(a->name, "group") == 0)
+            nd->group = a->i;
+        else if (strcmp(a->name, "axis") == 0) {
+            nd->axis = a->i;
+            nd->has_axis = 1;
+        } else if (strcmp(a->name, "perm") == 0) {
+            nd->n_perm = a->n_ints < 8 ? (int)a->n_ints : 8;
+            for (int i = 0; i < nd->n_perm; i++)
+                nd->perm[i] = a->ints[i];
+        }
+    }
+    onnx__attribute_proto__free_unpacked(a, NULL);
+    return WL_OK;
+}
+
+static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t len,
+                            const char *path, int depth, node_list *l, wl_err *err);
+
+static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const char *path,
+                           int depth, size_t index, node_list *l, wl_err *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        wl_node *v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
+        l->v = v;
+        l->cap = cap;
+    }
+    wl_node *nd = &l->v[l->n++];
+    memset(nd, 0, sizeof *nd);
+    nd->group = 1;
+    nd->graph_path = strdup(path);
+    if (nd->graph_path == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    wl_status st;
+    wl_pb_init(&r, f->data, nf->data, nf->len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.wire != WL_WIRE_LEN)
+            continue;
+        switch (fld.number) {
+        case NODE_INPUT:
+            st = push_str(&nd->inputs, &nd->n_inputs, fld.data, fld.len, err);
+            break;
+        case NODE_OUTPUT:
+            st = push_str(&nd->outputs, &nd->n_outputs, fld.data, fld.len, err);
+            break;
+        case NODE_NAME:
+            free(nd->name);
+            nd->name = dup_n(fld.data, fld.len);
+            break;
+        case NODE_OP_TYPE:
+            free(nd->op_type);
+            nd->op_type = dup_n(fld.data, fld.len);
+            break;
+        default:
+            break;
+        }
+        if (st != WL_OK)
+            return st;
+    }
+    if (st != WL_OK)
+        return st;
+    if (nd->name == NULL)
+        nd->name = strdup("");
+    if (nd->op_type == NULL)
+        nd->op_type = strdup("");
+    if (nd->name == NULL || nd->op_type == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
+    /* Attributes: copy what we need out of nd first, since walking subgraphs grows l->v. */
+    size_t self = l->n - 1;
+    char sub[1024];
+    snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "/" : "",
+             nd->name[0] ? nd->name : nd->op_type);
+    if (nd->name[0] == '\0') {
+        size_t used = strlen(sub);
+        snprintf(sub + used, sizeof sub - used, "_%zu", index);
+    }
+    wl_pb_init(&r, f->data, nf->data, nf->len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.number != NODE_ATTRIBUTE || fld.wire != WL_WIRE_LEN)
+            continue;
+        int has_graph;
+        st = read_attribute(f, &fld, &l->v[self], &has_graph, err);
+        if (st != WL_OK)
+            return st;
+        if (!has_graph)
+            continue;
+        wl_pb_reader ar;
+        wl_pb_field af;
+        int ahas;
+        const uint8_t *aname = NULL;
+        size_t aname_len = 0;
+        wl_pb_init(&ar, f->data, fld.data, fld.len);
+        while ((st = wl_pb_next(&ar, &af, &ahas, err)) == WL_OK && ahas) {
+            if (af.number == ATTR_NAME && af.wire == WL_WIRE_LEN) {
+                aname = af.data;
+                aname_len = af.len;
+            } else if ((af.number == ATTR_G || af.number == ATTR_GRAPHS) &&
+                       af.wire == WL_WIRE_LEN) {
+                char gpath[1200];
+                snprintf(gpath, sizeof gpath, "%s/%.*s", sub, (int)aname_len,
+                         aname ? (const char *)aname : "");
+                st = walk_graph(f, af.data, af.len, gpath, depth + 1, l, err);
+                if (st != WL_OK)
+                    return st;
+            }
+        }
+        if (st != WL_OK)
+            return st;
+    }
+    return st;
+}
+
+static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t len,
+                            const char *path, int depth, node_list *l, wl_err *err)
+{
+    if (depth > WL_MAX_NESTING)
+        return WL_FAIL(err, WL_E_LIMIT, "graph '%s': subgraphs nested deeper than %d levels",
+                       path, WL_MAX_NESTING);
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    wl_status st;
+    size_t index = 0;
+    wl_pb_init(&r, f->data, data, len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.number == GRAPH_NODE && fld.wire == WL_WIRE_LEN) {
+            st = read_node(f, &fld, path, depth, index++, l, err);
+            if (st != WL_OK)
+                return st;
+        }
+    }
+    return st;
+}
+
+wl_status wl_graph_load(const wl_onnx_file *f, wl_graph *g, wl_err *err)
+{
+    memset(g, 0, sizeof *g);
+    node_list l = {0};
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    wl_status st;
+    wl_pb_init(&r, f->data, f->data, f->size);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
+        if (fld.number == MODEL_GRAPH && fld.wire == WL_WIRE_LEN) {
+            st = walk_graph(f, fld.data, fld.len, "", 0, &l, err);
+            if (st != WL_OK)
+                break;
+        }
+    }
+    g->nodes = l.v;
+    g->n_nodes = l.n;
+    if (st != WL_OK) {
+        wl_err_wrap(err, "%s: nodes", f->path);
+        wl_graph_free(g);
+    }
+    return st;
+}
+
+void wl_graph_free(wl_graph *g)
+{
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        wl_node *nd = &g->nodes[i];
+        for (size_t k = 0; k < nd->n_inputs; k++)
+            free(nd->inputs[k]);
+        for (size_t k = 0; k < nd->n_outputs; k++)
+            free(nd->outputs[k]);
+        free(nd->inputs);
+        free(nd->outputs);
+        free(nd->name);
+        free(nd->op_type);
+        free(nd->graph_path);
+    }
+    free(g->nodes);
+    memset(g, 0, sizeof *g);
+}
+
+/* ------------------------------------------------------------------ weight inputs */
+
+typedef struct weight_input {
+    const char *op;
+    int input;
+    wl_weight_role role;
+    int scale_input, zero_point_input; /* -1 when the op has none */
+} weight_input;
+
+/* Sorted by op name for bsearch (a table, not a switch ladder). */
+static const weight_input weight_inputs[] = {
+    {"Conv", 1, WL_ROLE_CONV, -1, -1},
+    {"ConvInteger", 1, WL_ROLE_CONV, -1, 3},
+    {"ConvTranspose", 1, WL_ROLE_CONV, -1, -1},
+    {"GRU", 1, WL_ROLE_RNN_W, -1, -1},
+    {"GRU", 2, WL_ROLE_RNN_R, -1, -1},
+    {"Gather", 0, WL_ROLE_DENSE, -1, -1},
+    {"Gemm", 0, WL_ROLE_DENSE, -1, -1},
+    {"Gemm", 1, WL_ROLE_DENSE, -1, -1},
+    {"LSTM", 1, WL_ROLE_RNN_W, -1, -1},
+    {"LSTM", 2, WL_ROLE_RNN_R, -1, -1},
+    {"MatMul", 0, WL_ROLE_DENSE, -1, -1},
+    {"MatMul", 1, WL_ROLE_DENSE, -1, -1},
+    {"MatMulInteger", 1, WL_ROLE_DENSE, -1, 3},
+    {"QLinearConv", 3, WL_ROLE_CONV, 4, 5},
+    {"QLinearMatMul", 3, WL_ROLE_DENSE, 4, 5},
+    {"RNN", 1, WL_ROLE_RNN_W, -1, -1},
+    {"RNN", 2, WL_ROLE_RNN_R, -1, -1},
+};
+
+/* Ops whose output carries the same weights (maybe transposed, reshaped or dequantized). */
+static const char *const pass_through[] = {"Cast",      "DequantizeLinear", "Flatten",
+                                           "Identity",  "Reshape",          "Squeeze",
+                                           "Transpose", "Unsqueeze"};
+
+static const weight_input *find_weight_input(const char *op, int input)
+{
+    for (size_t i = 0; i < sizeof weight_inputs / sizeof weight_inputs[0]; i++)
+        if (weight_inputs[i].input == input && strcmp(weight_inputs[i].op, op) == 0)
+            return &weight_inputs[i];
+    return NULL;
+}
+
+static int is_pass_through(const char *op)
+{
+    for (size_t i = 0; i < sizeof pass_through / sizeof pass_through[0]; i++)
+        if (strcmp(pass_through[i], op) == 0)
+            return 1;
+    return 0;
+}
+
+static int rnn_gates(const char *op)
+{
+    return strcmp(op, "LSTM") == 0 ? 4 : strcmp(op, "GRU") == 0 ? 3 : 1;
+}
+
+void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    u->role = WL_ROLE_NONE;
+    const char *cur = name;
+    const wl_node *first_other = NULL;
+    int first_other_input = -1;
+    for (int hop = 0; hop < 8; hop++) {
+        const wl_node *next = NULL;
+        for (size_t i = 0; i < g->n_nodes; i++) {
+            const wl_node *nd = &g->nodes[i];
+            for (size_t k = 0; k < nd->n_inputs; k++) {
+                if (strcmp(nd->inputs[k], cur) != 0)
+                    continue;
+                const weight_input *wi = find_weight_input(nd->op_type, (int)k);
+                if (wi != NULL) {
+                    u->role = wi->role;
+                    u->node = nd;
+                    u->input_index = (int)k;
+                    u->n_gates = rnn_gates(nd->op_type);
+                    if (wi->zero_point_input >= 0 && (size_t)wi->zero_point_input < nd->n_inputs &&
+                        nd->inputs[wi->zero_point_input][0])
+                        u->zero_point = nd->inputs[wi->zero_point_input];
+                    if (wi->scale_input >= 0 && (size_t)wi->scale_input < nd->n_inputs &&
+                        nd->inputs[wi->scale_input][0])
+                        u->scale = nd->inputs[wi->scale_input];
+                    if (nd->has_axis)
+                        u->quant_axis = nd->axis;
+                    return;
+                }
+                if (k == 0 && is_pass_through(nd->op_type) && nd->n_outputs > 0 && next == NULL) {
+                    next = nd;
+                    continue;
+                }
+                if (first_other == NULL) {
+                    first_other = nd;
+                    first_other_input = (int)k;
+                }
+            }
+        }
+        if (next == NULL)
+            break;
+        if (strcmp(next->op_type, "DequantizeLinear") == 0) {
+            if (next->n_inputs > 1 && next->inputs[1][0])
+                u->scale = next->inputs[1];
+            if (next->n_inputs > 2 && next->inputs[2][0])
+                u->zero_point = next->inputs[2];
+            u->quant_axis = next->has_axis ? next->axis : 1;
+        }
+        if (strcmp(next->op_type, "Transpose") == 0)
+            u->transposed = 1;
+        cur = next->outputs[0];
+    }
+    u->zero_point = u->scale = NULL;
+    if (first_other != NULL)
+        snprintf(u->why, sizeof u->why, "not a weight input: feeds %s input %d (node '%s')",
+                 first_other->op_type, first_other_input, first_other->name);
+    else
+        snprintf(u->why, sizeof u->why, "not used by any node");
+}
