@@ -260,7 +260,7 @@ static wl_status eval_layer(eval_ctx *c, const wl_layer *l, int *flagged, wl_sev
         int64_t n_zero = (int64_t)llround(zero_share * (double)l->num_evals);
         st = add(c, l, WL_RULE_RANK_COLLAPSE, rc, "zero_share", zero_share, ">=", rc->param[0],
                  "%lld of %lld eigenvalues (%.1f%%) are numerically zero (>= %.0f%%): the layer "
-                 "uses about %lld dimensions; its alpha is not meaningful",
+                 "uses about %lld of them; its alpha is not meaningful",
                  (long long)n_zero, (long long)l->num_evals, 100 * zero_share,
                  100 * rc->param[0], (long long)(l->num_evals - n_zero));
         if (st)

@@ -17,6 +17,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"analyze", cli_analyze_main, "per-layer spectral metrics of one or more models"},
+    {"check", cli_check_main, "lint the weights: rules, findings and CI exit codes"},
 };
 
 static const char usage_text[] =

@@ -400,7 +400,7 @@ static void test_eval_degenerate(void **state)
     assert_non_null(strstr(f.items[4].message, "tail of only 9 eigenvalues"));
     assert_string_equal(f.items[0].message,
                         "20 of 20 eigenvalues (100.0%) are numerically zero (>= 50%): the layer "
-                        "uses about 0 dimensions; its alpha is not meaningful");
+                        "uses about 0 of them; its alpha is not meaningful");
     wl_findings_clear(&f);
     free_analysis(a);
     wl_rules_free(r);
