@@ -312,10 +312,17 @@ typedef struct model_ctx {
     growable layers, skipped, jobs;
 } model_ctx;
 
+/* The name shown for a tensor: its own, else (Constant nodes) the node's output name. */
 static const char *tensor_name(const model_ctx *m, size_t i)
 {
     const wl_tensor *t = &m->hdrs[i];
     return (t->name[0] == '\0' && m->refs[i].name_hint) ? m->refs[i].name_hint : t->name;
+}
+
+/* The name the graph uses for a tensor: a Constant node's output, else the tensor's name. */
+static const char *graph_name(const model_ctx *m, size_t i)
+{
+    return m->refs[i].name_hint ? m->refs[i].name_hint : m->hdrs[i].name;
 }
 
 /* Adds a layer row and its job. dims/rank describe the matrix to score (rank 2) or the kernel
@@ -386,37 +393,53 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
 }
 
 /* FNV-1a over a tensor's stored bytes, to find byte-identical copies cheaply. */
-static uint64_t payload_hash(const wl_tensor *t)
+static uint64_t payload_hash(const wl_payload *p)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < t->raw_len; i++)
-        h = (h ^ t->raw[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < p->len; i++)
+        h = (h ^ p->data[i]) * 1099511628211ULL;
     return h;
 }
 
-/* An earlier tensor with the same dtype, dims and stored bytes that became a layer, or -1. */
-static long find_alias(const model_ctx *m, size_t i)
+static int has_bytes(const wl_tensor *t)
+{
+    return t->has_raw || t->is_external;
+}
+
+/* An earlier tensor with the same dtype, dims and stored bytes that became a layer, or -1. Only
+ * same-shaped candidates are read, so most tensors cost nothing here. */
+static long find_alias(const model_ctx *m, size_t i, wl_err *err, wl_status *st)
 {
     const wl_tensor *t = &m->hdrs[i];
-    if (!t->has_raw || t->is_external || t->raw_len == 0)
+    *st = WL_OK;
+    if (!has_bytes(t) || t->n_elems == 0)
         return -1;
+    wl_payload mine = {0};
     uint64_t h = 0;
-    int hashed = 0;
+    long found = -1;
     const job *jobs = m->jobs.v;
-    for (size_t j = 0; j < m->jobs.n; j++) {
+    for (size_t j = 0; j < m->jobs.n && found < 0; j++) {
         const wl_tensor *o = &m->hdrs[jobs[j].hdr];
         if (jobs[j].hdr == i || o->data_type != t->data_type || o->rank != t->rank ||
-            memcmp(o->dims, t->dims, (size_t)t->rank * sizeof *t->dims) != 0 || !o->has_raw ||
-            o->is_external || o->raw_len != t->raw_len)
+            memcmp(o->dims, t->dims, (size_t)t->rank * sizeof *t->dims) != 0 || !has_bytes(o))
             continue;
-        if (!hashed) {
-            h = payload_hash(t);
-            hashed = 1;
+        if (j > 0 && jobs[j - 1].hdr == jobs[j].hdr)
+            continue; /* RNN blocks of one tensor: compare once */
+        if (mine.data == NULL) {
+            if ((*st = wl_tensor_map_payload(m->f, t, &mine, err)) != WL_OK)
+                return -1;
+            h = payload_hash(&mine);
         }
-        if (payload_hash(o) == h && memcmp(o->raw, t->raw, t->raw_len) == 0)
-            return (long)j;
+        wl_payload theirs;
+        if ((*st = wl_tensor_map_payload(m->f, o, &theirs, err)) != WL_OK)
+            break;
+        if (theirs.len == mine.len && payload_hash(&theirs) == h &&
+            memcmp(theirs.data, mine.data, mine.len) == 0)
+            found = (long)j;
+        wl_payload_unmap(&theirs);
     }
-    return -1;
+    wl_payload_unmap(&mine);
+    return *st == WL_OK ? found : -1;
 }
 
 /* WeightWatcher's rule (--compat ww): every rank-2 or rank-4 tensor is a layer. */
@@ -437,10 +460,13 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
     const wl_tensor *t = &m->hdrs[i];
     const char *name = tensor_name(m, i);
     wl_usage u;
-    wl_graph_usage(&m->graph, name, &u);
+    wl_graph_usage(&m->graph, graph_name(m, i), &u);
     if (u.role == WL_ROLE_NONE)
         return add_skipped(&m->skipped, t, name, (int64_t)i, "not_weight", err, "%s", u.why);
-    long alias = find_alias(m, i);
+    wl_status ast;
+    long alias = find_alias(m, i, err, &ast);
+    if (ast != WL_OK)
+        return ast;
     if (alias >= 0) {
         const wl_layer *l = &((const wl_layer *)m->layers.v)[((const job *)m->jobs.v)[alias].slot];
         return add_skipped(&m->skipped, t, name, (int64_t)i, "alias", err,
@@ -465,27 +491,36 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
         }
         break;
     case WL_ROLE_RNN_W:
-    case WL_ROLE_RNN_R:
-        if (t->rank == 3 && t->dims[1] % u.n_gates == 0) {
-            /* [num_directions, gates*hidden, in]: one hidden x in matrix per direction and gate
-             * (ONNX order: LSTM i,o,f,c; GRU z,r,h). */
-            static const char *const lstm[] = {"i", "o", "f", "c"}, *const gru[] = {"z", "r", "h"};
-            int64_t h = t->dims[1] / u.n_gates, cols = t->dims[2];
-            for (int64_t d = 0; d < t->dims[0]; d++)
-                for (int g = 0; g < u.n_gates; g++) {
-                    char suffix[64];
-                    const char *gname = u.n_gates == 4 ? lstm[g] : u.n_gates == 3 ? gru[g] : "h";
-                    snprintf(suffix, sizeof suffix, "/%s/dir%lld/gate_%s",
-                             u.role == WL_ROLE_RNN_W ? "W" : "R", (long long)d, gname);
-                    int64_t md[2] = {h, cols};
-                    uint64_t off = (uint64_t)((d * u.n_gates + g) * h * cols);
-                    wl_status st = add_layer(m, i, md, 2, off, suffix, "rnn", &u, err);
-                    if (st != WL_OK)
-                        return st;
-                }
-            return WL_OK;
-        }
-        break;
+    case WL_ROLE_RNN_R: {
+        /* [num_directions, gates*hidden, in] (or a 2-D [gates*hidden, in] that reaches the op
+         * through Slice/Concat/Unsqueeze): one hidden x in matrix per direction and gate, in
+         * ONNX order (LSTM i,o,f,c; GRU z,r,h). After Slice/Concat the gate order may have been
+         * permuted, so the blocks are then named by position. */
+        int64_t dirs = t->rank == 3 ? t->dims[0] : 1;
+        int64_t gh = t->rank == 3 ? t->dims[1] : t->dims[0];
+        int64_t cols = t->rank == 3 ? t->dims[2] : t->dims[1];
+        if ((t->rank != 3 && t->rank != 2) || gh % u.n_gates != 0)
+            break;
+        static const char *const lstm[] = {"i", "o", "f", "c"}, *const gru[] = {"z", "r", "h"};
+        int64_t h = gh / u.n_gates;
+        for (int64_t d = 0; d < dirs; d++)
+            for (int g = 0; g < u.n_gates; g++) {
+                char suffix[64], gname[16];
+                if (u.resliced)
+                    snprintf(gname, sizeof gname, "block%d", g);
+                else
+                    snprintf(gname, sizeof gname, "gate_%s",
+                             u.n_gates == 4 ? lstm[g] : u.n_gates == 3 ? gru[g] : "h");
+                snprintf(suffix, sizeof suffix, "/%s/dir%lld/%s",
+                         u.role == WL_ROLE_RNN_W ? "W" : "R", (long long)d, gname);
+                int64_t md[2] = {h, cols};
+                uint64_t off = (uint64_t)((d * u.n_gates + g) * h * cols);
+                wl_status st = add_layer(m, i, md, 2, off, suffix, "rnn", &u, err);
+                if (st != WL_OK)
+                    return st;
+            }
+        return WL_OK;
+    }
     case WL_ROLE_NONE:
         break;
     }
@@ -512,11 +547,11 @@ static wl_status classify_tensor(model_ctx *m, size_t i, wl_err *err)
     return classify_op_aware(m, i, err);
 }
 
-/* Finds a tensor by name (dequantization parameters). */
+/* Finds a tensor by its graph name (dequantization parameters). */
 static const wl_tensor *find_tensor(const model_ctx *m, const char *name)
 {
     for (size_t i = 0; i < m->n; i++)
-        if (strcmp(tensor_name(m, i), name) == 0)
+        if (strcmp(graph_name(m, i), name) == 0)
             return &m->hdrs[i];
     return NULL;
 }

@@ -301,8 +301,9 @@ static const weight_input weight_inputs[] = {
 };
 
 /* Ops whose output carries the same weights (maybe transposed, reshaped or dequantized). */
-static const char *const pass_through[] = {"Cast",      "DequantizeLinear", "Flatten",
-                                           "Identity",  "Reshape",          "Squeeze",
+static const char *const pass_through[] = {"Cast",     "Concat",    "DequantizeLinear",
+                                           "Flatten",  "Identity",  "Reshape",
+                                           "Slice",    "Split",     "Squeeze",
                                            "Transpose", "Unsqueeze"};
 
 static const weight_input *find_weight_input(const char *op, int input)
@@ -356,7 +357,10 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
                         u->quant_axis = nd->axis;
                     return;
                 }
-                if (k == 0 && is_pass_through(nd->op_type) && nd->n_outputs > 0 && next == NULL) {
+                /* Data input of a pass-through op (any input of Concat). */
+                int data_input = k == 0 || strcmp(nd->op_type, "Concat") == 0;
+                if (data_input && is_pass_through(nd->op_type) && nd->n_outputs > 0 &&
+                    next == NULL) {
                     next = nd;
                     continue;
                 }
@@ -377,6 +381,9 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
         }
         if (strcmp(next->op_type, "Transpose") == 0)
             u->transposed = 1;
+        if (strcmp(next->op_type, "Slice") == 0 || strcmp(next->op_type, "Concat") == 0 ||
+            strcmp(next->op_type, "Split") == 0)
+            u->resliced = 1;
         cur = next->outputs[0];
     }
     u->zero_point = u->scale = NULL;

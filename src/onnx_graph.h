@@ -53,11 +53,13 @@ typedef struct wl_usage {
     const char *scale;      /* scale tensor name or NULL (borrowed) */
     int64_t quant_axis;     /* per-axis dequantization axis (DequantizeLinear/QLinear) */
     int transposed;         /* passed through a Transpose on the way (spectrum unchanged) */
+    int resliced;           /* passed through Slice/Split/Concat: blocks may be reordered */
     char why[160];          /* for ROLE_NONE: what it feeds, e.g. "feeds Add input 1 (node 'x')" */
 } wl_usage;
 
 /* Finds how the tensor called name is consumed, following Cast, Identity, Transpose, Reshape,
- * Squeeze/Unsqueeze, Flatten and DequantizeLinear outputs (at most 8 hops). */
+ * Squeeze/Unsqueeze, Flatten, Slice/Split/Concat and DequantizeLinear outputs (at most 8
+ * hops). */
 void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u);
 
 #endif

@@ -66,6 +66,56 @@ static char *dup_n(const uint8_t *s, size_t n)
 
 /* ------------------------------------------------------------------ open/close */
 
+/* The walk of the ModelProto failed at the field whose tag is at byte at. When that field is
+ * the graph and its declared length runs past the end of the file, replaces the message with
+ * one saying the file is truncated, naming the initializer or node the cut falls in. */
+static void explain_truncation(const wl_onnx_file *f, size_t at, wl_err *err)
+{
+    const uint8_t *p = f->data + at, *end = f->data + f->size;
+    uint64_t tag, len;
+    if (wl_pb_varint(&p, end, &tag) != 0 || tag != ((uint64_t)MODEL_GRAPH << 3 | WL_WIRE_LEN) ||
+        wl_pb_varint(&p, end, &len) != 0 || len <= (uint64_t)(end - p))
+        return;
+    size_t have = (size_t)(end - p);
+    /* Walk what is left of the graph up to the entry that runs past the end. */
+    wl_pb_reader r;
+    wl_pb_field fld;
+    wl_err scratch;
+    int has;
+    wl_err_clear(&scratch);
+    wl_pb_init(&r, f->data, p, have);
+    const uint8_t *last = r.p;
+    while (wl_pb_next(&r, &fld, &has, &scratch) == WL_OK && has)
+        last = r.p;
+    char where[400] = "";
+    const uint8_t *q = last;
+    uint64_t etag, elen;
+    if (scratch.code != WL_OK && wl_pb_varint(&q, end, &etag) == 0 &&
+        wl_pb_varint(&q, end, &elen) == 0 && (etag & 7) == WL_WIRE_LEN &&
+        (etag >> 3 == GRAPH_INITIALIZER || etag >> 3 == GRAPH_NODE)) {
+        /* The entry's leading fields survive the cut: look for its name. */
+        const uint8_t *name = NULL;
+        size_t name_len = 0;
+        uint32_t name_field = etag >> 3 == GRAPH_INITIALIZER ? TENSOR_NAME : NODE_NAME;
+        wl_pb_init(&r, f->data, q, (size_t)(end - q));
+        wl_err_clear(&scratch);
+        while (wl_pb_next(&r, &fld, &has, &scratch) == WL_OK && has)
+            if (fld.number == name_field && fld.wire == WL_WIRE_LEN)
+                name = fld.data, name_len = fld.len;
+        snprintf(where, sizeof where, "; the cut falls inside %s%s%.*s%s at byte %zu",
+                 etag >> 3 == GRAPH_INITIALIZER ? "initializer" : "node", name ? " '" : "",
+                 name ? (int)(name_len < 200 ? name_len : 200) : 0,
+                 name ? (const char *)name : "", name ? "'" : "", (size_t)(last - f->data));
+    }
+    wl_err_clear(err);
+    WL_FAIL(err, WL_E_FORMAT,
+            "truncated file: the graph (field 7) at byte %zu declares %llu bytes, but the file "
+            "ends %zu bytes into it (file size %zu, expected at least %llu)%s; was the download "
+            "or copy interrupted?",
+            at, (unsigned long long)len, have, f->size,
+            (unsigned long long)(len + (uint64_t)(p - f->data)), where);
+}
+
 static const char lfs_magic[] = "version https://git-lfs.github.com/spec/v1";
 
 wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err)
@@ -131,8 +181,10 @@ wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err)
     size_t pname_len = 0, pver_len = 0;
     wl_pb_init(&r, f->data, f->data, f->size);
     for (;;) {
+        size_t at = (size_t)(r.p - f->data);
         st = wl_pb_next(&r, &fld, &has, err);
         if (st != WL_OK) {
+            explain_truncation(f, at, err);
             wl_err_wrap(err, "%s: ModelProto", path);
             goto out;
         }
@@ -297,10 +349,10 @@ static wl_status walk_node(const wl_onnx_file *f, const wl_pb_field *node, int d
 static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *g, size_t len, int deep,
                             int depth, const char *graph_path, ref_list *l, wl_err *err)
 {
-    if (depth > WL_MAX_NESTING)
+    if (depth > WL_MAX_NESTING) /* the path is long by now: show its start */
         return WL_FAIL(err, WL_E_LIMIT,
-                       "graph '%s': subgraphs nested deeper than %d levels (limit)", graph_path,
-                       WL_MAX_NESTING);
+                       "graph '%.60s%s': subgraphs nested %d levels deep, beyond the limit of %d",
+                       graph_path, strlen(graph_path) > 60 ? "..." : "", depth, WL_MAX_NESTING);
     wl_pb_reader r;
     wl_pb_field fld;
     int has;
@@ -452,6 +504,37 @@ static wl_status parse_external_entry(const uint8_t *base, const wl_pb_field *fl
     return WL_OK;
 }
 
+/* Formats dims as "[d0, d1, ...]" for messages (truncated to fit buf). */
+static const char *fmt_dims(char *buf, size_t n, const int64_t *dims, int rank)
+{
+    size_t used = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < rank && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "", (long long)dims[i]);
+    if (used < n)
+        snprintf(buf + used, n - used, "]");
+    return buf;
+}
+
+/* The typed field onnx.proto assigns to a data type, for messages. */
+static const char *typed_field_name(wl_typed_field field)
+{
+    switch (field) {
+    case WL_FIELD_FLOAT:
+        return "float_data";
+    case WL_FIELD_INT32:
+        return "int32_data";
+    case WL_FIELD_INT64:
+        return "int64_data";
+    case WL_FIELD_DOUBLE:
+        return "double_data";
+    case WL_FIELD_UINT64:
+        return "uint64_data";
+    case WL_FIELD_NONE:
+        break;
+    }
+    return "typed data";
+}
+
 void wl_tensor_clear(wl_tensor *t)
 {
     free(t->name);
@@ -580,22 +663,27 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
         t->is_external = 1;
     /* Dimensions: each in range, product without overflow. */
     uint64_t n = 1;
+    char shape[WL_MAX_RANK * 22 + 4];
     for (int i = 0; i < t->rank; i++) {
         int64_t d = t->dims[i];
         if (d < 0) {
-            st = WL_FAIL(err, WL_E_FORMAT, "tensor '%s': dims[%d] = %lld (must be >= 0)", tname,
-                         i, (long long)d);
+            st = WL_FAIL(err, WL_E_FORMAT, "tensor '%s': dims[%d] = %lld (must be >= 0; dims %s)",
+                         tname, i, (long long)d, fmt_dims(shape, sizeof shape, t->dims, t->rank));
             goto fail;
         }
         if (d > WL_MAX_DIM) {
-            st = WL_FAIL(err, WL_E_LIMIT, "tensor '%s': dims[%d] = %lld exceeds the limit %lld",
-                         tname, i, (long long)d, (long long)WL_MAX_DIM);
+            st = WL_FAIL(err, WL_E_LIMIT,
+                         "tensor '%s': dims[%d] = %lld exceeds the limit of %lld per dimension "
+                         "(dims %s)",
+                         tname, i, (long long)d, (long long)WL_MAX_DIM,
+                         fmt_dims(shape, sizeof shape, t->dims, t->rank));
             goto fail;
         }
         if (d != 0 && n > UINT64_MAX / (uint64_t)d) {
             st = WL_FAIL(err, WL_E_LIMIT,
-                         "tensor '%s': the product of dims overflows 64 bits at dims[%d] = %lld",
-                         tname, i, (long long)d);
+                         "tensor '%s': the element count (product of dims %s) overflows 64 bits "
+                         "at dims[%d]",
+                         tname, fmt_dims(shape, sizeof shape, t->dims, t->rank), i);
             goto fail;
         }
         n *= (uint64_t)d;
@@ -630,15 +718,19 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
     } else if (t->has_raw) {
         if (t->raw_len != want) {
             st = WL_FAIL(err, WL_E_FORMAT,
-                         "tensor '%s': raw_data is %zu bytes, expected %llu (%llu x %zu-byte %s)",
-                         tname, t->raw_len, (unsigned long long)want, (unsigned long long)n,
+                         "tensor '%s': raw_data is %zu bytes, expected %llu (dims %s: %llu x "
+                         "%zu-byte %s)",
+                         tname, t->raw_len, (unsigned long long)want,
+                         fmt_dims(shape, sizeof shape, t->dims, t->rank), (unsigned long long)n,
                          dt->elem_bytes, dt->name);
             goto fail;
         }
     } else if (t->n_typed != n) {
         st = WL_FAIL(err, WL_E_FORMAT,
-                     "tensor '%s': holds %llu values, expected %llu (product of dims) for %s",
-                     tname, (unsigned long long)t->n_typed, (unsigned long long)n, dt->name);
+                     "tensor '%s': %s holds %llu values, expected %llu (dims %s, %s)", tname,
+                     typed_field_name(dt->field), (unsigned long long)t->n_typed,
+                     (unsigned long long)n, fmt_dims(shape, sizeof shape, t->dims, t->rank),
+                     dt->name);
         goto fail;
     }
     return WL_OK;
@@ -651,58 +743,58 @@ fail:
 
 /* Resolves location inside dir, refusing absolute paths, ".." and symlink escapes. On success
  * *out is a malloc'd real path. */
-static wl_status contain_path(const char *dir, const char *location, const char *tname,
-                              char **out, wl_err *err)
+static wl_status contain_path(const char *dir, const char *location, char **out, wl_err *err)
 {
     *out = NULL;
     if (location[0] == '\0')
-        return WL_FAIL(err, WL_E_FORMAT, "tensor '%s': external_data location is empty", tname);
+        return WL_FAIL(err, WL_E_FORMAT, "external_data location is empty");
     if (location[0] == '/' || location[0] == '\\')
         return WL_FAIL(err, WL_E_FORMAT,
-                       "tensor '%s': external_data location '%s' is an absolute path (refused: "
-                       "external data must stay inside the model's folder)",
-                       tname, location);
+                       "external_data location '%s' is an absolute path (refused: external "
+                       "data must stay inside the model's folder)",
+                       location);
     for (const char *p = location; *p;) {
         const char *q = p;
         while (*q && *q != '/' && *q != '\\')
             q++;
         if (q - p == 2 && p[0] == '.' && p[1] == '.')
             return WL_FAIL(err, WL_E_FORMAT,
-                           "tensor '%s': external_data location '%s' escapes the model's folder "
-                           "through '..' (refused)",
-                           tname, location);
+                           "external_data location '%s' escapes the model's folder through '..' "
+                           "(refused)",
+                           location);
         p = *q ? q + 1 : q;
     }
     char real_dir[PATH_MAX], real_file[PATH_MAX], joined[PATH_MAX * 2];
     if (realpath(dir, real_dir) == NULL)
-        return WL_FAIL(err, WL_E_IO, "tensor '%s': cannot resolve the model folder '%s': %s",
-                       tname, dir, strerror(errno));
+        return WL_FAIL(err, WL_E_IO, "cannot resolve the model folder '%s': %s", dir,
+                       strerror(errno));
     snprintf(joined, sizeof joined, "%s/%s", dir, location);
     if (realpath(joined, real_file) == NULL)
-        return WL_FAIL(err, WL_E_IO, "tensor '%s': external data file '%s' (from location '%s'): %s",
-                       tname, joined, location, strerror(errno));
+        return WL_FAIL(err, WL_E_IO, "external data file '%s' (external_data location '%s'): %s",
+                       joined, location, strerror(errno));
     size_t dl = strlen(real_dir);
     if (strncmp(real_file, real_dir, dl) != 0 || (real_file[dl] != '/' && dl != 1))
         return WL_FAIL(err, WL_E_FORMAT,
-                       "tensor '%s': external_data location '%s' resolves to '%s', outside the "
-                       "model's folder (symlink escape refused)",
-                       tname, location, real_file);
+                       "external_data location '%s' resolves to '%s', outside the model's "
+                       "folder '%s' (symlink escape refused)",
+                       location, real_file, real_dir);
     *out = strdup(real_file);
     if (*out == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory");
     return WL_OK;
 }
 
-static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
-                               const wl_dtype_info *dt, double *dst, wl_err *err)
+/* Maps the bytes of an external-data tensor after checking its path and bounds. */
+static wl_status map_external(const wl_onnx_file *f, const wl_tensor *t, uint64_t want,
+                              wl_payload *p, wl_err *err)
 {
     char *real = NULL;
-    wl_status st = contain_path(f->dir, t->ext_location, t->name, &real, err);
-    if (st != WL_OK)
+    wl_status st = contain_path(f->dir, t->ext_location, &real, err);
+    if (st != WL_OK) {
+        wl_err_wrap(err, "tensor '%s'", t->name);
         return st;
+    }
     int fd = open(real, O_RDONLY | O_CLOEXEC);
-    void *m = MAP_FAILED;
-    size_t map_len = 0;
     if (fd < 0) {
         st = WL_FAIL(err, WL_E_IO, "tensor '%s': cannot open external data '%s': %s", t->name,
                      t->ext_location, strerror(errno));
@@ -714,7 +806,6 @@ static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
                      t->name, t->ext_location);
         goto out;
     }
-    uint64_t want = t->n_elems * dt->elem_bytes;
     uint64_t size = (uint64_t)sb.st_size;
     if (t->ext_offset > size || want > size - t->ext_offset) {
         st = WL_FAIL(err, WL_E_FORMAT,
@@ -724,25 +815,66 @@ static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
                      (unsigned long long)t->ext_offset);
         goto out;
     }
-    if (want == 0)
+    if (want == 0) {
+        p->data = (const uint8_t *)"";
         goto out;
+    }
     long page = sysconf(_SC_PAGESIZE);
     uint64_t start = t->ext_offset - t->ext_offset % (uint64_t)page;
-    map_len = (size_t)(t->ext_offset - start + want);
-    m = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
+    size_t map_len = (size_t)(t->ext_offset - start + want);
+    void *m = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
     if (m == MAP_FAILED) {
         st = WL_FAIL(err, WL_E_IO, "tensor '%s': cannot map external data '%s': %s", t->name,
                      t->ext_location, strerror(errno));
         goto out;
     }
-    dt->raw_to_double((const uint8_t *)m + (t->ext_offset - start), (size_t)t->n_elems, dst);
+    p->map = m;
+    p->map_len = map_len;
+    p->data = (const uint8_t *)m + (t->ext_offset - start);
+    p->len = (size_t)want;
 out:
-    if (m != MAP_FAILED)
-        munmap(m, map_len);
     if (fd >= 0)
         close(fd);
     free(real);
     return st;
+}
+
+wl_status wl_tensor_map_payload(const wl_onnx_file *f, const wl_tensor *t, wl_payload *p,
+                                wl_err *err)
+{
+    memset(p, 0, sizeof *p);
+    const wl_dtype_info *dt = wl_dtype_get(t->data_type);
+    if (dt == NULL || dt->elem_bytes == 0)
+        return WL_FAIL(err, WL_E_INTERNAL, "tensor '%s': data type %s has no byte layout",
+                       t->name, wl_dtype_name(t->data_type));
+    if (t->is_external)
+        return map_external(f, t, t->n_elems * dt->elem_bytes, p, err);
+    if (t->has_raw) {
+        p->data = t->raw;
+        p->len = t->raw_len;
+        return WL_OK;
+    }
+    return WL_FAIL(err, WL_E_INTERNAL, "tensor '%s' keeps its values in typed fields", t->name);
+}
+
+void wl_payload_unmap(wl_payload *p)
+{
+    if (p->map != NULL)
+        munmap(p->map, p->map_len);
+    memset(p, 0, sizeof *p);
+}
+
+static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
+                               const wl_dtype_info *dt, double *dst, wl_err *err)
+{
+    wl_payload p;
+    wl_status st = map_external(f, t, t->n_elems * dt->elem_bytes, &p, err);
+    if (st != WL_OK)
+        return st;
+    if (p.len > 0)
+        dt->raw_to_double(p.data, (size_t)t->n_elems, dst);
+    wl_payload_unmap(&p);
+    return WL_OK;
 }
 
 /* Typed fields through protobuf-c: these tensors are small in practice (exporters use raw_data
@@ -752,8 +884,8 @@ static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double 
 {
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, t->msg_len, t->msg);
     if (tp == NULL)
-        return WL_FAIL(err, WL_E_FORMAT, "tensor '%s' at byte %zu: protobuf decode failed",
-                       t->name, t->file_offset);
+        return WL_FAIL(err, WL_E_FORMAT, "TensorProto at byte %zu: protobuf decode failed",
+                       t->file_offset);
     size_t n = (size_t)t->n_elems;
     wl_status st = WL_OK;
     size_t have = 0;
@@ -796,8 +928,8 @@ static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double 
         break;
     }
     if (have != n)
-        st = WL_FAIL(err, WL_E_FORMAT, "tensor '%s': typed field holds %zu values, expected %zu",
-                     t->name, have, n);
+        st = WL_FAIL(err, WL_E_FORMAT, "typed field holds %zu values, expected %zu", have,
+                     n);
     onnx__tensor_proto__free_unpacked(tp, NULL);
     return st;
 }
@@ -806,7 +938,7 @@ wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double 
 {
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
     if (dt == NULL || dt->elem_bytes == 0)
-        return WL_FAIL(err, WL_E_INTERNAL, "tensor '%s': data type %s is not numeric", t->name,
+        return WL_FAIL(err, WL_E_INTERNAL, "data type %s is not numeric",
                        wl_dtype_name(t->data_type));
     if (t->is_external)
         return read_external(f, t, dt, dst, err);

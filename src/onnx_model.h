@@ -87,6 +87,18 @@ void wl_tensor_clear(wl_tensor *t);
 WL_NODISCARD wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double *dst,
                                            wl_err *err);
 
+/* Maps the stored bytes of a raw_data or external-data tensor read-only; p->data and p->len describe
+ * them; release with wl_payload_unmap. Typed-field tensors give WL_E_INTERNAL. */
+typedef struct wl_payload {
+    const uint8_t *data;
+    size_t len;
+    void *map;       /* external mapping to release, or NULL */
+    size_t map_len;
+} wl_payload;
+WL_NODISCARD wl_status wl_tensor_map_payload(const wl_onnx_file *f, const wl_tensor *t,
+                                             wl_payload *p, wl_err *err);
+void wl_payload_unmap(wl_payload *p);
+
 /* Tells the kernel the pages of this tensor's payload in the mapping are no longer needed, so
  * that resident memory stays bounded by one tensor. */
 void wl_tensor_release_pages(const wl_onnx_file *f, const wl_tensor *t);
