@@ -597,8 +597,10 @@ int cli_check_main(int argc, char **argv)
     {
         wl_err err;
         wl_err_clear(&err);
-        if (wl_report_write(stdout, term_fmt, &rep, &err) != WL_OK && rc < WL_EXIT_INTERNAL)
+        if (wl_report_write(stdout, term_fmt, &rep, &err) != WL_OK) {
+            cli_error("standard output: %s", err.msg);
             rc = WL_EXIT_INTERNAL;
+        }
     }
 
 out:
