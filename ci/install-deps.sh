@@ -12,6 +12,7 @@ PKGS=(
   libcmocka-dev                     # unit tests
   python3 python3-jsonschema        # conformance replay, SARIF schema validation
   libonnx-testdata                  # 1,072 operator test models for the loader smoke test
+  python3-onnx                      # derives the external-data copies of the real-model test set
 )
 missing=()
 for p in "${PKGS[@]}"; do
