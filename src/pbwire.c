@@ -35,6 +35,30 @@ int wl_pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
     return -1;
 }
 
+/* Why wl_pb_varint failed at p: every byte up to end had the continuation bit (cut short), or
+ * the varint is longer than the 10 bytes a 64-bit value can take. */
+static const char *varint_problem(const uint8_t *p, const uint8_t *end)
+{
+    for (int i = 0; i < 10 && p + i < end; i++)
+        if ((p[i] & 0x80) == 0)
+            return "varint does not fit in 64 bits (bad varint)";
+    return end - p < 10 ? "varint runs past the end of the message (truncated: bad varint)"
+                        : "varint longer than 10 bytes (bad varint)";
+}
+
+/* Names the wire types no ONNX message uses, for the error message. */
+static const char *wire_name(int wire)
+{
+    switch (wire) {
+    case 3:
+        return "group start, which ONNX never uses";
+    case 4:
+        return "group end, which ONNX never uses";
+    default:
+        return "reserved";
+    }
+}
+
 wl_status wl_pb_next(wl_pb_reader *r, wl_pb_field *f, int *has, wl_err *err)
 {
     *has = 0;
@@ -43,8 +67,8 @@ wl_status wl_pb_next(wl_pb_reader *r, wl_pb_field *f, int *has, wl_err *err)
     size_t at = (size_t)(r->p - r->base);
     uint64_t tag;
     if (wl_pb_varint(&r->p, r->end, &tag) != 0)
-        return WL_FAIL(err, WL_E_FORMAT, "byte %zu: truncated or overlong varint in field tag",
-                       at);
+        return WL_FAIL(err, WL_E_FORMAT, "byte %zu: field tag: %s", at,
+                       varint_problem(r->p, r->end));
     f->number = (uint32_t)(tag >> 3);
     f->wire = (int)(tag & 7);
     f->offset = at;
@@ -58,9 +82,8 @@ wl_status wl_pb_next(wl_pb_reader *r, wl_pb_field *f, int *has, wl_err *err)
     switch (f->wire) {
     case WL_WIRE_VARINT:
         if (wl_pb_varint(&r->p, r->end, &f->varint) != 0)
-            return WL_FAIL(err, WL_E_FORMAT,
-                           "byte %zu: field %u: truncated or overlong varint (bad varint)", at,
-                           f->number);
+            return WL_FAIL(err, WL_E_FORMAT, "byte %zu: field %u: %s", at, f->number,
+                           varint_problem(r->p, r->end));
         break;
     case WL_WIRE_I64:
     case WL_WIRE_I32: {
@@ -79,8 +102,8 @@ wl_status wl_pb_next(wl_pb_reader *r, wl_pb_field *f, int *has, wl_err *err)
     case WL_WIRE_LEN: {
         uint64_t len;
         if (wl_pb_varint(&r->p, r->end, &len) != 0)
-            return WL_FAIL(err, WL_E_FORMAT, "byte %zu: field %u: truncated or overlong length",
-                           at, f->number);
+            return WL_FAIL(err, WL_E_FORMAT, "byte %zu: field %u: length: %s", at, f->number,
+                           varint_problem(r->p, r->end));
         remaining = (size_t)(r->end - r->p);
         if (len > remaining)
             return WL_FAIL(err, WL_E_FORMAT,
@@ -94,9 +117,9 @@ wl_status wl_pb_next(wl_pb_reader *r, wl_pb_field *f, int *has, wl_err *err)
     }
     default:
         return WL_FAIL(err, WL_E_FORMAT,
-                       "byte %zu: field %u: wire type %d is not valid here (not a protobuf / "
-                       "ONNX file, or corrupted)",
-                       at, f->number, f->wire);
+                       "byte %zu: field %u: wire type %d (%s) is not valid here (not a "
+                       "protobuf / ONNX file, or corrupted)",
+                       at, f->number, f->wire, wire_name(f->wire));
     }
     *has = 1;
     return WL_OK;
