@@ -784,34 +784,33 @@ static wl_status contain_path(const char *dir, const char *location, char **out,
     return WL_OK;
 }
 
-/* Maps the bytes of an external-data tensor after checking its path and bounds. */
+/* Maps the bytes of an external-data tensor after checking its path and bounds. Messages do not
+ * name the tensor: the caller adds it. */
 static wl_status map_external(const wl_onnx_file *f, const wl_tensor *t, uint64_t want,
                               wl_payload *p, wl_err *err)
 {
     char *real = NULL;
     wl_status st = contain_path(f->dir, t->ext_location, &real, err);
-    if (st != WL_OK) {
-        wl_err_wrap(err, "tensor '%s'", t->name);
+    if (st != WL_OK)
         return st;
-    }
     int fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        st = WL_FAIL(err, WL_E_IO, "tensor '%s': cannot open external data '%s': %s", t->name,
-                     t->ext_location, strerror(errno));
+        st = WL_FAIL(err, WL_E_IO, "cannot open external data '%s': %s", t->ext_location,
+                     strerror(errno));
         goto out;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = WL_FAIL(err, WL_E_IO, "tensor '%s': external data '%s' is not a regular file",
-                     t->name, t->ext_location);
+        st = WL_FAIL(err, WL_E_IO, "external data '%s' is not a regular file",
+                     t->ext_location);
         goto out;
     }
     uint64_t size = (uint64_t)sb.st_size;
     if (t->ext_offset > size || want > size - t->ext_offset) {
         st = WL_FAIL(err, WL_E_FORMAT,
-                     "tensor '%s': external data '%s' is %llu bytes, too short for %llu bytes at "
-                     "offset %llu",
-                     t->name, t->ext_location, (unsigned long long)size, (unsigned long long)want,
+                     "external data '%s' is %llu bytes, too short for %llu bytes at offset "
+                     "%llu",
+                     t->ext_location, (unsigned long long)size, (unsigned long long)want,
                      (unsigned long long)t->ext_offset);
         goto out;
     }
@@ -824,8 +823,8 @@ static wl_status map_external(const wl_onnx_file *f, const wl_tensor *t, uint64_
     size_t map_len = (size_t)(t->ext_offset - start + want);
     void *m = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
     if (m == MAP_FAILED) {
-        st = WL_FAIL(err, WL_E_IO, "tensor '%s': cannot map external data '%s': %s", t->name,
-                     t->ext_location, strerror(errno));
+        st = WL_FAIL(err, WL_E_IO, "cannot map external data '%s': %s", t->ext_location,
+                     strerror(errno));
         goto out;
     }
     p->map = m;
@@ -847,8 +846,13 @@ wl_status wl_tensor_map_payload(const wl_onnx_file *f, const wl_tensor *t, wl_pa
     if (dt == NULL || dt->elem_bytes == 0)
         return WL_FAIL(err, WL_E_INTERNAL, "tensor '%s': data type %s has no byte layout",
                        t->name, wl_dtype_name(t->data_type));
-    if (t->is_external)
-        return map_external(f, t, t->n_elems * dt->elem_bytes, p, err);
+    if (t->is_external) {
+        /* Named here: wl_tensor_to_double's callers add the tensor name, this one's may not. */
+        wl_status st = map_external(f, t, t->n_elems * dt->elem_bytes, p, err);
+        if (st != WL_OK)
+            wl_err_wrap(err, "tensor '%s'", t->name);
+        return st;
+    }
     if (t->has_raw) {
         p->data = t->raw;
         p->len = t->raw_len;
