@@ -125,10 +125,12 @@ const wl_layer *wl_report_layer_of(const wl_report *r, const wl_finding *f)
         const wl_analysis *a = r->models[m].analysis;
         if (!a || !a->path || !f->model || strcmp(a->path, f->model) != 0)
             continue;
-        for (size_t i = 0; i < a->n_layers; i++)
-            if (a->layers[i].layer_id == f->layer_id && a->layers[i].name &&
-                strcmp(a->layers[i].name, f->layer) == 0)
-                return &a->layers[i];
+        for (size_t i = 0; i < a->n_layers; i++) {
+            const wl_layer *l = &a->layers[i];
+            const char *id = l->id ? l->id : l->name;
+            if (l->layer_id == f->layer_id && id && strcmp(id, f->id ? f->id : f->layer) == 0)
+                return l;
+        }
     }
     return NULL;
 }

@@ -48,7 +48,7 @@ static void annotation(FILE *f, const wl_finding *x)
     if (x->line > 0)
         fprintf(f, ",line=%d,col=%d", x->line, x->column);
     if (x->layer)
-        snprintf(title, sizeof title, "%s %s (%s)", x->code, x->name, x->layer);
+        snprintf(title, sizeof title, "%s %s (%s)", x->code, x->name, x->id ? x->id : x->layer);
     else
         snprintf(title, sizeof title, "%s %s", x->code, x->name);
     fputs(",title=", f);

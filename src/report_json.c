@@ -95,6 +95,7 @@ static void finding(wl_json *j, const wl_report *r, const wl_finding *x)
     key_str(j, "message", x->message);
     key_str(j, "model", x->model);
     key_str(j, "layer", x->layer);
+    key_str(j, "id", x->id);
     wl_json_key(j, "layer_id");
     if (x->layer)
         wl_json_int(j, x->layer_id);

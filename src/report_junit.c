@@ -70,7 +70,7 @@ static void testcase(FILE *f, const wl_report *r, const char *model, const char 
         const wl_finding *x = &fs->items[i];
         if (!wl_report_is_shown(r, x) || !same(x->model, model) || (x->line > 0) != rules_file)
             continue;
-        if (!rules_file && (layer ? !(same(x->layer, layer) && x->layer_id == layer_id)
+        if (!rules_file && (layer ? !(same(x->id, layer) && x->layer_id == layer_id)
                                   : x->layer != NULL))
             continue;
         if (wl_report_is_failing(r, x)) {
@@ -102,7 +102,7 @@ static void testcase(FILE *f, const wl_report *r, const char *model, const char 
             if (!wl_report_is_shown(r, x) || !same(x->model, model) ||
                 (x->line > 0) != rules_file || wl_report_is_failing(r, x) != (pass == 0))
                 continue;
-            if (!rules_file && (layer ? !(same(x->layer, layer) && x->layer_id == layer_id)
+            if (!rules_file && (layer ? !(same(x->id, layer) && x->layer_id == layer_id)
                                       : x->layer != NULL))
                 continue;
             if (rules_file)
@@ -151,7 +151,8 @@ void wl_report_write_junit(FILE *f, const wl_report *r)
             for (size_t k = 0; r->findings && k < r->findings->n; k++) {
                 const wl_finding *x = &r->findings->items[k];
                 if (wl_report_is_shown(r, x) && wl_report_is_failing(r, x) &&
-                    same(x->model, rm->path) && same(x->layer, a->layers[i].name) &&
+                    same(x->model, rm->path) &&
+                    same(x->id, a->layers[i].id ? a->layers[i].id : a->layers[i].name) &&
                     x->layer_id == a->layers[i].layer_id) {
                     n_fail_cases++;
                     break;
@@ -167,9 +168,11 @@ void wl_report_write_junit(FILE *f, const wl_report *r)
         }
         fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n",
                 a->n_layers + a->n_skipped + 1, n_fail_cases, a->n_skipped);
-        for (size_t i = 0; i < a->n_layers; i++)
-            testcase(f, r, rm->path, rm->path, a->layers[i].name, a->layers[i].name,
-                     a->layers[i].layer_id, 0);
+        for (size_t i = 0; i < a->n_layers; i++) {
+            const wl_layer *l = &a->layers[i];
+            const char *id = l->id ? l->id : l->name;
+            testcase(f, r, rm->path, rm->path, id, id, l->layer_id, 0);
+        }
         for (size_t i = 0; i < a->n_skipped; i++) {
             fputs("    <testcase classname=\"", f);
             xml(f, rm->path);

@@ -59,7 +59,12 @@ void wl_report_write_markdown(FILE *f, const wl_report *r)
             fputs(" | ", f);
             if (x->layer) {
                 cell(f, x->layer);
-                fprintf(f, " (%lld)", (long long)x->layer_id);
+                fprintf(f, " (%lld", (long long)x->layer_id);
+                if (x->id && strcmp(x->id, x->layer) != 0) {
+                    fputs(", ", f);
+                    cell(f, x->id);
+                }
+                fputc(')', f);
             }
             fputs(" | ", f);
             cell(f, x->message);

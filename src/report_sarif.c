@@ -164,7 +164,7 @@ static void result(wl_json *j, const wl_report *r, const wl_finding *x)
     wl_json_end_object(j);
     if (x->layer) {
         char fq[1200];
-        snprintf(fq, sizeof fq, "%s::%s", x->model ? x->model : "", x->layer);
+        snprintf(fq, sizeof fq, "%s::%s", x->model ? x->model : "", x->id ? x->id : x->layer);
         wl_json_key(j, "logicalLocations");
         wl_json_begin_array(j);
         wl_json_begin_object(j);

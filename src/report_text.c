@@ -51,6 +51,8 @@ static void finding(FILE *f, const wl_report *r, const wl_finding *x, const styl
 {
     if (x->line > 0)
         fprintf(f, "%s:%d:%d: ", x->model, x->line, x->column);
+    else if (x->layer && x->id && strcmp(x->id, x->layer) != 0)
+        fprintf(f, "%s:%s [id %lld, %s]: ", x->model, x->layer, (long long)x->layer_id, x->id);
     else if (x->layer)
         fprintf(f, "%s:%s [id %lld]: ", x->model, x->layer, (long long)x->layer_id);
     else

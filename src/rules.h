@@ -112,7 +112,7 @@ typedef struct wl_rules_origin {
 } wl_rules_origin;
 
 typedef struct wl_rules_override {
-    char **globs;      /* tensor-name fnmatch(3) patterns (owned) */
+    char **globs;      /* fnmatch(3) patterns on the tensor name or the layer id (owned) */
     size_t n_globs;
     wl_rule_patch *patches;
     size_t n_patches;
@@ -194,6 +194,9 @@ typedef struct wl_finding {
     wl_severity severity;   /* after overrides */
     char *model;            /* model path as given; for WL001 the rules file (owned) */
     char *layer;            /* tensor name; NULL for model- and tool-level findings (owned) */
+    char *id;               /* the layer's stable unique id (wl_layer.id; differs from the
+                               tensor name for RNN gates and subgraph tensors), NULL when no
+                               layer (owned) */
     int64_t layer_id;       /* initializer index; -1 when no layer */
     char *node, *op;        /* consuming node name and op type; NULL when unknown (owned) */
     const char *phase;      /* static, NULL when not classified */
@@ -233,8 +236,9 @@ WL_NODISCARD wl_status wl_rules_eval(wl_rules *r, const wl_analysis *a, wl_findi
  * nothing in the models evaluated so far. */
 WL_NODISCARD wl_status wl_rules_unused(const wl_rules *r, wl_findings *out, wl_err *err);
 
-/* A stable fingerprint of a finding: 16 hex digits of FNV-1a 64 over model path, tensor name
- * and rule code (what SARIF partialFingerprints and the baseline match on). buf >= 17 bytes. */
+/* A stable fingerprint of a finding: 16 hex digits of FNV-1a 64 over model path, layer id
+ * (the tensor name when there is no id) and rule code (what SARIF partialFingerprints and the
+ * baseline match on). buf >= 17 bytes. */
 void wl_finding_fingerprint(const wl_finding *f, char buf[17]);
 
 /* ---------------------------------------------------------------- baselines */

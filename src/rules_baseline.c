@@ -3,7 +3,7 @@
  * only on new findings (the approach of ruff's and detekt's baselines). A baseline is text:
  *
  *   # weightlint baseline 1
- *   <fingerprint>\t<code>\t<model>\t<layer or ->
+ *   <fingerprint>\t<code>\t<model>\t<layer id or ->
  *
  * Only the fingerprint (wl_finding_fingerprint: model path + tensor + rule code) is matched;
  * the other columns are for the reader of a diff.
@@ -144,7 +144,7 @@ wl_status wl_baseline_write(const wl_findings *f, FILE *out, wl_err *err)
         fprintf(out, "%s\t%s\t", fp, x->code);
         put_field(out, x->model ? x->model : "");
         fputc('\t', out);
-        put_field(out, x->layer ? x->layer : "-");
+        put_field(out, x->id ? x->id : x->layer ? x->layer : "-");
         fputc('\n', out);
     }
     if (fflush(out) != 0 || ferror(out))

@@ -40,6 +40,14 @@ static int globs_match(char *const *globs, size_t n, const char *name)
     return 0;
 }
 
+/* A layer matches a glob by its tensor name or by its unique id (which names RNN gates and
+ * subgraph paths, e.g. ".../W/dir0/gate_f"). */
+static int layer_matches(char *const *globs, size_t n, const wl_layer *l)
+{
+    return globs_match(globs, n, l->name ? l->name : "") ||
+           (l->id && globs_match(globs, n, l->id));
+}
+
 static void apply_patches(wl_rule_cfg *cfg, const wl_rules_override *o, wl_rule_id only,
                           int all)
 {
@@ -67,11 +75,11 @@ void wl_rules_effective(const wl_rules *r, const char *layer, wl_rule_id id, wl_
 }
 
 /* Every rule's setting for one layer; counts override hits. */
-static void layer_cfg(wl_rules *r, const char *layer, wl_rule_cfg cfg[WL_RULE_COUNT])
+static void layer_cfg(wl_rules *r, const wl_layer *l, wl_rule_cfg cfg[WL_RULE_COUNT])
 {
     memcpy(cfg, r->cfg, sizeof r->cfg);
     for (size_t i = 0; i < r->n_overrides; i++)
-        if (globs_match(r->overrides[i].globs, r->overrides[i].n_globs, layer)) {
+        if (layer_matches(r->overrides[i].globs, r->overrides[i].n_globs, l)) {
             r->overrides[i].n_hits++;
             apply_patches(cfg, &r->overrides[i], WL_RULE_COUNT, 1);
         }
@@ -86,6 +94,7 @@ void wl_findings_clear(wl_findings *f)
     for (size_t i = 0; i < f->n; i++) {
         free(f->items[i].model);
         free(f->items[i].layer);
+        free(f->items[i].id);
         free(f->items[i].node);
         free(f->items[i].op);
         free(f->items[i].message);
@@ -152,7 +161,10 @@ static wl_status add(eval_ctx *c, const wl_layer *l, wl_rule_id id, const wl_rul
         return WL_FAIL(c->err, WL_E_NOMEM, "out of memory recording findings");
     if (l) {
         f->layer = xstrdup_or_null(l->name ? l->name : "");
-        if (!f->layer)
+        f->id = xstrdup_or_null(l->id ? l->id : (l->name ? l->name : ""));
+        f->node = xstrdup_or_null(l->node_name);
+        f->op = xstrdup_or_null(l->op_type);
+        if (!f->layer || !f->id || (l->node_name && !f->node) || (l->op_type && !f->op))
             return WL_FAIL(c->err, WL_E_NOMEM, "out of memory recording findings");
         f->layer_id = l->layer_id;
         f->phase = l->phase;
@@ -171,7 +183,7 @@ static wl_status add(eval_ctx *c, const wl_layer *l, wl_rule_id id, const wl_rul
         wl_rules_ignore *ig = &c->r->ignores[i];
         if (ig->rule_mask && !(ig->rule_mask & (1u << id)))
             continue;
-        if (ig->n_globs && !(l && globs_match(ig->globs, ig->n_globs, l->name)))
+        if (ig->n_globs && !(l && layer_matches(ig->globs, ig->n_globs, l)))
             continue;
         f->suppressed = ig->reason;
         ig->n_hits++;
@@ -238,10 +250,10 @@ static wl_status eval_layer(eval_ctx *c, const wl_layer *l, int *flagged, wl_sev
     wl_rule_cfg cfg[WL_RULE_COUNT];
     wl_status st = WL_OK;
     size_t first = c->out->n;
-    layer_cfg(c->r, l->name ? l->name : "", cfg);
+    layer_cfg(c->r, l, cfg);
     for (size_t i = 0; i < c->r->n_ignores; i++) {
         wl_rules_ignore *ig = &c->r->ignores[i];
-        if (ig->n_globs && globs_match(ig->globs, ig->n_globs, l->name ? l->name : ""))
+        if (ig->n_globs && layer_matches(ig->globs, ig->n_globs, l))
             ig->n_matched++;
     }
 
@@ -475,10 +487,10 @@ wl_status wl_rules_unused(const wl_rules *r, wl_findings *out, wl_err *err)
 
 void wl_finding_fingerprint(const wl_finding *f, char buf[17])
 {
-    /* FNV-1a 64 (Fowler, Noll, Vo) over "model\0layer\0code" */
+    /* FNV-1a 64 (Fowler, Noll, Vo) over "model\0layer id\0code" */
     uint64_t h = 0xcbf29ce484222325u;
-    const char *parts[3] = {f->model ? f->model : "", f->layer ? f->layer : "",
-                            f->code ? f->code : ""};
+    const char *where = f->id ? f->id : f->layer;
+    const char *parts[3] = {f->model ? f->model : "", where ? where : "", f->code ? f->code : ""};
     for (int i = 0; i < 3; i++) {
         for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++) {
             h ^= *p;

@@ -68,7 +68,7 @@ static const wl_rule_info rule_table[WL_RULE_COUNT] = {
          1,
          {{"alpha_max", WL_PARAM_NUMBER, 6.0, "fire when alpha > alpha_max"}}},
     [WL_RULE_OVER_TRAINED] =
-        {WL_RULE_OVER_TRAINED, "WL102", "over-trained", WL_SCOPE_LAYER, WL_SEV_WARNING,
+        {WL_RULE_OVER_TRAINED, "WL102", "over-trained", WL_SCOPE_LAYER, WL_SEV_INFO,
          "power-law exponent alpha below the well-trained range (alpha < 2)",
          "The ESD tail is very heavy: alpha < 2, the \"very heavy-tailed\" universality class of\n"
          "Martin & Mahoney. WeightWatcher labels it \"over-trained\" (OVER_TRAINED_THRESH = 2):\n"
@@ -81,7 +81,9 @@ static const wl_rule_info rule_table[WL_RULE_COUNT] = {
          "layer either.\n"
          "\n"
          "Typical false positives: a tail of very few eigenvalues (check the tail size and D),\n"
-         "and layers with a few huge outliers (correlation traps).\n"
+         "layers with a few huge outliers (correlation traps), and conv and LSTM layers of\n"
+         "well-trained models: on 25 real production models, 221 such layers have alpha < 2\n"
+         "with good fits, so the rule is info by default (error in the strict preset).\n"
          "\n"
          "What to do: compare with an earlier checkpoint; reduce the learning rate or the number\n"
          "of epochs; look at the layer's spectrum with `weightlint analyze`.",
