@@ -189,6 +189,8 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
         goto out;
     }
     wl_metrics_compute(l, &s);
+    if (opts->compat != WL_COMPAT_WW)
+        wl_metrics_unset_failed_fit(l);
     if (opts->mp_fit) {
         wl_mp_result mp;
         wl_mp_fit(evals, n, (double)l->N, (double)l->M, &mp);

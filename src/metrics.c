@@ -78,6 +78,15 @@ void wl_metrics_compute(wl_layer *l, const wl_spectrum *s)
     l->warning = wl_metrics_warning(l->alpha);
 }
 
+void wl_metrics_unset_failed_fit(wl_layer *l)
+{
+    if (l->status != WL_LAYER_FIT_FAILED)
+        return;
+    l->alpha = l->D = l->xmin = l->sigma = NAN;
+    l->alpha_weighted = l->log_alpha_norm = NAN;
+    l->warning = "";
+}
+
 void wl_metrics_set_nonfinite(wl_layer *l, uint64_t index, double value)
 {
     l->status = WL_LAYER_NONFINITE;

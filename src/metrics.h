@@ -20,6 +20,12 @@ typedef struct wl_spectrum {
  * already be set: it enters the matrix_rank tolerance. */
 void wl_metrics_compute(wl_layer *l, const wl_spectrum *s);
 
+/* weightlint's own mode: a failed fit has no alpha. Replaces WeightWatcher's -1 sentinels (and
+ * everything derived from them: alpha_weighted, log_alpha_norm, the "over-trained" warning) by
+ * NaN and "", so no mean or threshold can mistake them for a measurement; status_reason says
+ * why. --compat ww keeps the sentinels verbatim. */
+void wl_metrics_unset_failed_fit(wl_layer *l);
+
 /* Marks l as not analyzable because of non-finite weights: every metric NaN, status set. */
 void wl_metrics_set_nonfinite(wl_layer *l, uint64_t index, double value);
 

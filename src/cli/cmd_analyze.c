@@ -111,8 +111,7 @@ static void write_text(FILE *out, const wl_analysis *a)
             a->n_layers - a->n_nonfinite, a->n_skipped, a->n_failed, a->n_nonfinite,
             a->fast ? "  [--fast: APPROXIMATE float32 Gram]" : "");
     if (a->n_layers == 0) {
-        fprintf(out, "  no layer analyzed: no tensor is a 2-D or 4-D weight large enough to "
-                     "score (see the skipped list)\n");
+        fprintf(out, "  no layer analyzed: every tensor was skipped (reasons below)\n");
     } else {
         fprintf(out, "  %-32s %-14s %8s %9s %8s %10s %5s %9s %6s  %s\n", "name", "shape", "alpha",
                 "alpha_w", "D", "lambda_max", "spk", "stab_rank", "mp_sr", "status");
@@ -135,12 +134,19 @@ static void write_text(FILE *out, const wl_analysis *a)
             else
                 snprintf(mp, sizeof mp, "-");
             const char *st = l->status == WL_LAYER_FIT_FAILED ? "fit failed" : l->warning;
-            fprintf(out, "  %-32s %-14s %8s %9s %8s %10s %5lld %9s %6s  %s%s%s\n", l->name,
-                    shape, al, aw, d, lm, (long long)l->num_pl_spikes, sr, mp, st,
+            char spk[24];
+            if (l->status == WL_LAYER_FIT_FAILED)
+                snprintf(spk, sizeof spk, "-");
+            else
+                snprintf(spk, sizeof spk, "%lld", (long long)l->num_pl_spikes);
+            fprintf(out, "  %-32s %-14s %8s %9s %8s %10s %5s %9s %6s  %s%s%s\n", l->name,
+                    shape, al, aw, d, lm, spk, sr, mp, st,
                     l->phase ? (st[0] ? ", " : "") : "", l->phase ? l->phase : "");
         }
     }
     const wl_summary *s = &a->summary;
+    if (a->n_layers == a->n_nonfinite)
+        goto skipped; /* no mean to show */
     char v[6][24];
     fmt_num(v[0], 24, s->alpha);
     fmt_num(v[1], 24, s->alpha_weighted);
@@ -151,6 +157,7 @@ static void write_text(FILE *out, const wl_analysis *a)
     fprintf(out, "  summary: alpha=%s alpha_weighted=%s log_norm=%s log_spectral_norm=%s "
                  "log_alpha_norm=%s stable_rank=%s\n",
             v[0], v[1], v[2], v[3], v[4], v[5]);
+skipped:
     if (a->n_skipped > 0) {
         fprintf(out, "  skipped:");
         for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
@@ -279,7 +286,10 @@ static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
             strcmp(cd->name, "Q") != 0)
             continue;
         wl_json_key(j, cd->name);
-        if (cd->kind == COL_DOUBLE)
+        if (l->status == WL_LAYER_FIT_FAILED && a->compat != WL_COMPAT_WW &&
+            strcmp(cd->name, "num_pl_spikes") == 0)
+            wl_json_null(j); /* no fit, no tail (the -1 sentinel is --compat ww only) */
+        else if (cd->kind == COL_DOUBLE)
             wl_json_double(j, col_double(l, cd));
         else if (cd->kind == COL_INT)
             wl_json_int(j, col_int(l, cd));

@@ -473,6 +473,21 @@ static void gen_nonfinite(void)
 }
 
 /* A 0-D scalar initializer between two layers (WeightWatcher crashes on it). */
+/* A rank-1 layer (one eigenvalue above 1e-5: the power-law fit cannot be made) beside a good
+ * one: the default mode reports the failure without WeightWatcher's -1 sentinels. */
+static void gen_failed_fit(void)
+{
+    Onnx__GraphProto *g = graph_new("failed_fit");
+    int64_t dims[2] = {20, 12};
+    float *v = xalloc(20 * 12 * sizeof *v);
+    for (int i = 0; i < 20; i++)
+        for (int j = 0; j < 12; j++)
+            v[i * 12 + j] = (float)((i + 1) * (j % 3 + 1)) * 0.25f; /* u vᵀ */
+    graph_add_init(g, raw_f32_values("rank1.weight", 2, dims, v));
+    graph_add_init(g, raw_weight("fc.weight", 24, 12, 311));
+    write_model("failed_fit.onnx", model_new(g));
+}
+
 static void gen_scalar0d(void)
 {
     Onnx__GraphProto *g = graph_new("scalar");
@@ -1010,6 +1025,7 @@ int main(int argc, char **argv)
     gen_good_mlp();
     gen_no_layers();
     gen_nonfinite();
+    gen_failed_fit();
     gen_scalar0d();
     gen_fp8();
     gen_typed();
