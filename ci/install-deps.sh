@@ -14,6 +14,12 @@ PKGS=(
   libonnx-testdata                  # 1,072 operator test models for the loader smoke test
   python3-onnx                      # derives the external-data copies of the real-model test set
 )
+# WL_DEPS=build: only what building and running weightlint needs (the GitHub Action,
+# action.yml; python3 parses the reports in ci/action-entry.sh), not the test suite's packages.
+if [ "${WL_DEPS:-all}" = build ]; then
+  PKGS=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev
+        libopenblas-dev liblapacke-dev libyaml-dev python3 git)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -80,6 +80,9 @@ typedef enum wl_compat {
     WL_COMPAT_WW = 1    /* exactly WeightWatcher 0.7.5.5's layer set and filters */
 } wl_compat;
 
+/* A directory of per-layer results (wl_cache_open below; `--cache DIR`). */
+typedef struct wl_cache wl_cache;
+
 typedef struct wl_options {
     wl_compat compat;
     int mp_fit;           /* run the Marchenko–Pastur fit (always on outside --compat ww) */
@@ -97,6 +100,9 @@ typedef struct wl_options {
      * workers); may be NULL. */
     void (*progress)(void *ctx, const char *layer, size_t done, size_t total);
     void *progress_ctx;
+    /* Per-layer result cache (borrowed; NULL = none): a layer whose scored matrix and settings
+     * were seen before is read back instead of analyzed. Ignored with keep_evals. */
+    wl_cache *cache;
 } wl_options;
 
 /* Fills opts with the defaults for the given compat mode. */
@@ -204,6 +210,25 @@ void wl_analysis_free(wl_analysis *a);
 
 /* Recomputes a->summary from a->layers. */
 void wl_analysis_summarize(wl_analysis *a);
+
+/* ---------------------------------------------------------- result cache */
+
+/* Opens (creating it and its parents if needed) a per-layer result cache in dir. Entries are
+ * keyed by the SHA-256 of the matrix each layer scores and of every setting that changes the
+ * result, so a hit is bit-identical to a fresh analysis (docs/compare.md, "Result cache").
+ * Thread-safe. On success *out is a new handle (caller closes it with wl_cache_close); on
+ * failure *out is NULL and err names the directory (WL_E_IO). */
+WL_NODISCARD wl_status wl_cache_open(const char *dir, wl_cache **out, wl_err *err);
+void wl_cache_close(wl_cache *c);
+
+typedef struct wl_cache_stats {
+    uint64_t hits, misses; /* lookups */
+    uint64_t stores;       /* entries written */
+    uint64_t store_failures; /* entries that could not be written (never an error) */
+    uint64_t bad_entries;  /* unreadable or corrupt entries, treated as misses */
+} wl_cache_stats;
+/* Counters since wl_cache_open; all zero for c == NULL. */
+void wl_cache_get_stats(const wl_cache *c, wl_cache_stats *out);
 
 /* ---------------------------------------------------- spectral building blocks */
 

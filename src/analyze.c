@@ -6,6 +6,7 @@
  */
 #include "weightlint.h"
 
+#include "cache.h"
 #include "dtype.h"
 #include "esd.h"
 #include "metrics.h"
@@ -660,7 +661,17 @@ static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wl_err 
     if (jb->mrank == 4)
         wl_dtype_scale(l->dequantized ? WL_SCALE_F64 : dt->scale, blk, (size_t)block,
                        WL_CONV_SCALE);
+    /* --cache: the key covers exactly the matrix scored and the settings (cache.h) */
+    uint8_t key[WL_CACHE_KEY_BYTES];
+    wl_cache *cache = m->opts->keep_evals ? NULL : m->opts->cache;
+    if (cache != NULL) {
+        wl_cache_key(m->opts, l, jb->mdims, jb->mrank, blk, (size_t)block, key);
+        if (wl_cache_lookup(cache, key, l))
+            goto out;
+    }
     st = score_tensor(blk, jb->mdims, jb->mrank, l, m->opts, err);
+    if (st == WL_OK && cache != NULL)
+        wl_cache_store(cache, key, l);
 out:
     if (st != WL_OK)
         wl_err_wrap(err, "tensor '%s'", l->name);

@@ -56,6 +56,8 @@ static const char check_help[] =
     "      --seed N            seed of the shuffle stream                             [0]\n"
     "      --threads N         worker threads                                         [2]\n"
     "      --compat ww         WeightWatcher 0.7.5.5's layer set (every 2-D/4-D initializer)\n"
+    "      --cache DIR         reuse per-layer results from DIR (keyed by the SHA-256 of each\n"
+    "                          layer's weights and the settings); created if missing\n"
     "  -h, --help              this help\n"
     "\n"
     "Exit codes:\n"
@@ -80,7 +82,8 @@ enum {
     OPT_RANDOMIZE,
     OPT_SEED,
     OPT_THREADS,
-    OPT_COMPAT
+    OPT_COMPAT,
+    OPT_CACHE
 };
 
 typedef struct check_opts {
@@ -93,6 +96,7 @@ typedef struct check_opts {
     size_t max_findings;
     int color; /* -1 auto, 0 never, 1 always */
     uint64_t seed;
+    const char *cache_dir; /* --cache: per-layer result cache */
 } check_opts;
 
 /* A loaded ruleset, shared by the models that found the same configuration. */
@@ -256,6 +260,7 @@ static int parse_args(int argc, char **argv, check_opts *o)
         {"seed", required_argument, NULL, OPT_SEED},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"compat", required_argument, NULL, OPT_COMPAT},
+        {"cache", required_argument, NULL, OPT_CACHE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -360,6 +365,9 @@ static int parse_args(int argc, char **argv, check_opts *o)
                 return WL_EXIT_USAGE;
             }
             break;
+        case OPT_CACHE:
+            o->cache_dir = optarg;
+            break;
         case 'h':
             fputs(check_help, stdout);
             return -1;
@@ -463,6 +471,7 @@ int cli_check_main(int argc, char **argv)
     wl_report_model *models = NULL;
     wl_analysis **analyses = NULL;
     wl_rules **model_rules = NULL;
+    wl_cache *results = NULL;
     char **errors = NULL;
     int n_models = 0, rc = parse_args(argc, argv, &o);
     if (rc != 0)
@@ -526,6 +535,16 @@ int cli_check_main(int argc, char **argv)
     opts.seed = o.seed;
     if (o.threads)
         opts.threads = o.threads;
+    if (o.cache_dir) {
+        wl_err err;
+        wl_err_clear(&err);
+        if (wl_cache_open(o.cache_dir, &results, &err) != WL_OK) {
+            cli_error("--cache: %s", err.msg);
+            rc = WL_EXIT_USAGE;
+            goto out;
+        }
+        opts.cache = results;
+    }
     int worst = WL_EXIT_OK;
     for (int m = 0; m < n_models; m++) {
         const char *path = argv[optind + m];
@@ -615,5 +634,6 @@ out:
     wl_findings_clear(&findings);
     wl_baseline_free(baseline);
     cache_free(&cache);
+    wl_cache_close(results);
     return rc;
 }

@@ -1,0 +1,89 @@
+# wl-models.sh — shell functions shared by the GitHub Action (ci/action-entry.sh) and the
+# pre-commit hook (ci/precommit-entry.sh): which ONNX models a set of changed files concerns
+# (a model whose external-data file changed counts as changed), Git LFS pointer detection, and
+# extracting the version of a model (with its external data) that a git ref holds. Sourced, not
+# run; needs bash, git and grep. docs/ci.md describes the behaviour.
+
+# Largest .onnx searched for external-data references. A model that stores its weights
+# externally keeps only the graph in the .onnx (small); a bigger file holds its weights inline.
+WL_MAX_GRAPH_BYTES=${WL_MAX_GRAPH_BYTES:-67108864}
+
+# wl_is_lfs_pointer FILE: true when FILE is a Git LFS pointer (the spec's first line).
+wl_is_lfs_pointer() {
+    [ -f "$1" ] && [ "$(head -c 39 -- "$1" 2>/dev/null)" = "version https://git-lfs.github.com/spec" ]
+}
+
+# wl_small_file FILE: true when FILE is at most WL_MAX_GRAPH_BYTES long.
+wl_small_file() {
+    local size
+    size=$(wc -c <"$1" 2>/dev/null) || return 1
+    [ "$size" -le "$WL_MAX_GRAPH_BYTES" ]
+}
+
+# wl_models_for_data FILE: prints the tracked .onnx files of the working tree that name FILE
+# (a repository path) as external data: models in FILE's folder or an ancestor folder whose
+# bytes contain FILE's path relative to that folder (ONNX stores external_data locations as
+# plain strings, relative to the model's folder).
+wl_models_for_data() {
+    local file=$1 dir rel model
+    dir=$(dirname -- "$file")
+    rel=$(basename -- "$file")
+    while :; do
+        local spec=":(glob)*.onnx"
+        [ "$dir" != "." ] && spec=":(glob)$dir/*.onnx"
+        while IFS= read -r model; do
+            [ -n "$model" ] && [ -f "$model" ] || continue
+            wl_small_file "$model" || continue
+            if grep -a -q -F -- "$rel" "$model"; then
+                printf '%s\n' "$model"
+            fi
+        done < <(git ls-files -- "$spec" 2>/dev/null)
+        [ "$dir" = "." ] && break
+        rel="$(basename -- "$dir")/$rel"
+        dir=$(dirname -- "$dir")
+    done
+}
+
+# wl_changed_models FILE...: the .onnx files among FILE... (that exist) plus the models that
+# reference any of the other files as external data; each printed once, in order.
+wl_changed_models() {
+    local f
+    {
+        for f in "$@"; do
+            case $f in
+            *.onnx) [ -f "$f" ] && printf '%s\n' "$f" ;;
+            *) wl_models_for_data "$f" ;;
+            esac
+        done
+    } | awk '!seen[$0]++'
+}
+
+# wl_extract_base REF PATH DEST: writes the version of model PATH at git ref REF to DEST/PATH,
+# with every file of PATH's folder (and below) at REF whose path the model names as external
+# data. LFS files are smudged when git-lfs can (git cat-file --filters). Returns 0 when done,
+# 1 when REF has no PATH (a new model), 2 when the model or one of its data files is still a
+# Git LFS pointer (LFS objects not fetched), 3 on another git failure.
+wl_extract_base() {
+    local ref=$1 path=$2 dest=$3 dir out f rel status=0
+    git cat-file -e "$ref:$path" 2>/dev/null || return 1
+    out="$dest/$path"
+    mkdir -p -- "$(dirname -- "$out")" || return 3
+    git cat-file --filters "$ref:$path" >"$out" 2>/dev/null ||
+        git cat-file blob "$ref:$path" >"$out" 2>/dev/null || return 3
+    wl_is_lfs_pointer "$out" && status=2
+    wl_small_file "$out" || return $status
+    dir=$(dirname -- "$path")
+    local prefix=""
+    [ "$dir" != "." ] && prefix="$dir/"
+    while IFS= read -r f; do
+        [ -n "$f" ] || continue
+        rel=${f#"$prefix"}
+        case $f in *.onnx) continue ;; esac
+        grep -a -q -F -- "$rel" "$out" || continue
+        mkdir -p -- "$(dirname -- "$dest/$f")" || return 3
+        git cat-file --filters "$ref:$f" >"$dest/$f" 2>/dev/null ||
+            git cat-file blob "$ref:$f" >"$dest/$f" 2>/dev/null || return 3
+        wl_is_lfs_pointer "$dest/$f" && status=2
+    done < <(git ls-tree -r --name-only "$ref" -- "${prefix:-.}" 2>/dev/null)
+    return $status
+}

@@ -1,0 +1,309 @@
+/*
+ * test_cache.c — unit tests of src/cache.c: SHA-256 against the FIPS 180-4 / NIST example
+ * vectors (one-shot and split at every boundary), the key's sensitivity to each input, the
+ * entry round trip (bit-exact, non-finite values included), corrupt and foreign entries as
+ * misses, an unusable directory as an error, and a real model analyzed twice through the
+ * cache with bit-identical rows.
+ */
+#include "cache.h"
+#include "wl_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void hexstr(const uint8_t *d, char *out)
+{
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static void sha_of(const void *p, size_t n, char out[65])
+{
+    wl_sha256 s;
+    uint8_t d[32];
+    wl_sha256_init(&s);
+    wl_sha256_update(&s, p, n);
+    wl_sha256_final(&s, d);
+    hexstr(d, out);
+}
+
+static void test_sha256_vectors(void **state)
+{
+    (void)state;
+    char h[65];
+    sha_of("", 0, h);
+    assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    sha_of("abc", 3, h);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    sha_of(m448, strlen(m448), h);
+    assert_string_equal(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* one million 'a', fed in uneven pieces */
+    char *a = malloc(1000000);
+    assert_non_null(a);
+    memset(a, 'a', 1000000);
+    wl_sha256 s;
+    uint8_t d[32];
+    wl_sha256_init(&s);
+    for (size_t off = 0, step = 1; off < 1000000; off += step, step = step * 7 % 997 + 1)
+        wl_sha256_update(&s, a + off, off + step > 1000000 ? 1000000 - off : step);
+    wl_sha256_final(&s, d);
+    hexstr(d, h);
+    assert_string_equal(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(a);
+    /* every split of a 130-byte message gives the one-shot digest */
+    char msg[130], whole[65];
+    for (int i = 0; i < 130; i++)
+        msg[i] = (char)(i * 31 + 7);
+    sha_of(msg, sizeof msg, whole);
+    for (size_t cut = 0; cut <= sizeof msg; cut++) {
+        wl_sha256_init(&s);
+        wl_sha256_update(&s, msg, cut);
+        wl_sha256_update(&s, msg + cut, sizeof msg - cut);
+        wl_sha256_final(&s, d);
+        hexstr(d, h);
+        assert_string_equal(h, whole);
+    }
+}
+
+static wl_layer sample_layer(void)
+{
+    wl_layer l;
+    memset(&l, 0, sizeof l);
+    l.N = 64;
+    l.M = 32;
+    l.rf = 1;
+    l.layer_id = 3;
+    l.status = WL_LAYER_SUCCESS;
+    l.num_evals = 32;
+    l.alpha = 3.0 + 1.0 / 3.0;
+    l.D = 0.0625;
+    l.xmin = 1e-300;
+    l.xmax = INFINITY;
+    l.sigma = NAN;
+    l.num_pl_spikes = 17;
+    l.alpha_weighted = -0.0;
+    l.lambda_max = 12.5;
+    l.log_norm = 2.0 / 7.0;
+    l.has_mp = 1;
+    l.num_spikes = 4;
+    l.mp_softrank = 0.25;
+    l.matrix_rank = 31;
+    l.weak_rank_loss = 1;
+    return l;
+}
+
+static char *tmpdir(void)
+{
+    char *t = strdup("/tmp/wl-test-cache-XXXXXX");
+    assert_non_null(mkdtemp(t));
+    return t;
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_key(void **state)
+{
+    (void)state;
+    wl_options o;
+    wl_options_init(&o, WL_COMPAT_NONE);
+    wl_layer l = sample_layer();
+    double w[6] = {1, 2, 3, 4, 5, 6};
+    int64_t dims[2] = {2, 3};
+    uint8_t k0[32], k[32];
+    wl_cache_key(&o, &l, dims, 2, w, 6, k0);
+    wl_cache_key(&o, &l, dims, 2, w, 6, k);
+    assert_memory_equal(k0, k, 32);
+    w[5] = 6.000000000000001; /* one ulp-ish change in one weight */
+    wl_cache_key(&o, &l, dims, 2, w, 6, k);
+    assert_memory_not_equal(k0, k, 32);
+    w[5] = 6;
+    int64_t dims2[2] = {3, 2};
+    wl_cache_key(&o, &l, dims2, 2, w, 6, k);
+    assert_memory_not_equal(k0, k, 32);
+    o.mp_fit = 0;
+    wl_cache_key(&o, &l, dims, 2, w, 6, k);
+    assert_memory_not_equal(k0, k, 32);
+    o.mp_fit = 1;
+    /* the seed and the layer position only matter with randomize */
+    o.seed = 42;
+    l.layer_id = 9;
+    wl_cache_key(&o, &l, dims, 2, w, 6, k);
+    assert_memory_equal(k0, k, 32);
+    o.randomize = 1;
+    uint8_t kr[32];
+    wl_cache_key(&o, &l, dims, 2, w, 6, kr);
+    assert_memory_not_equal(k0, kr, 32);
+    o.seed = 43;
+    wl_cache_key(&o, &l, dims, 2, w, 6, k);
+    assert_memory_not_equal(kr, k, 32);
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/a/b", dir); /* parents are created */
+    wl_cache *c = NULL;
+    wl_err err;
+    wl_err_clear(&err);
+    assert_int_equal(wl_cache_open(sub, &c, &err), WL_OK);
+    uint8_t key[32], other[32];
+    memset(key, 0xab, sizeof key);
+    memset(other, 0xcd, sizeof other);
+    wl_layer l = sample_layer();
+    wl_cache_store(c, key, &l);
+
+    wl_layer got;
+    char keep[] = "keep";
+    memset(&got, 0, sizeof got);
+    got.name = keep;
+    got.N = 99;
+    assert_int_equal(wl_cache_lookup(c, other, &got), 0);
+    assert_int_equal(wl_cache_lookup(c, key, &got), 1);
+    assert_string_equal(got.name, "keep"); /* identity columns untouched */
+    assert_int_equal(got.N, 99);
+    assert_memory_equal(&got.alpha, &l.alpha, sizeof l.alpha);                   /* bit-exact */
+    assert_memory_equal(&got.alpha_weighted, &l.alpha_weighted, sizeof(double)); /* -0.0 */
+    assert_memory_equal(&got.xmin, &l.xmin, sizeof(double));
+    assert_true(isinf(got.xmax));
+    assert_true(isnan(got.sigma));
+    assert_int_equal(got.num_pl_spikes, 17);
+    assert_int_equal(got.has_mp, 1);
+    assert_int_equal(got.num_spikes, 4);
+    assert_int_equal(got.status, WL_LAYER_SUCCESS);
+    assert_string_equal(got.warning, ""); /* derived again from alpha */
+
+    /* a failed fit keeps its reason */
+    l.status = WL_LAYER_FIT_FAILED;
+    snprintf(l.status_reason, sizeof l.status_reason, "1 of 32 eigenvalues above 1e-5");
+    wl_cache_store(c, other, &l);
+    assert_int_equal(wl_cache_lookup(c, other, &got), 1);
+    assert_int_equal(got.status, WL_LAYER_FIT_FAILED);
+    assert_string_equal(got.status_reason, "1 of 32 eigenvalues above 1e-5");
+
+    /* corrupt entries are misses */
+    char path[800];
+    snprintf(path, sizeof path,
+             "%s/ab/abababababababababababababababababababababababababababab"
+             "abababab",
+             sub);
+    static const char *const corrupt[] = {
+        "weightlint-cache 1\nkey ab\n", /* foreign key line */
+        "weightlint-cache 999\n",       /* other format */
+        "weightlint-cache 1\nkey abababababababababababababababababababababababababababababab"
+        "abab\nstatus success\n", /* truncated */
+        "",
+    };
+    for (size_t i = 0; i < sizeof corrupt / sizeof corrupt[0]; i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(corrupt[i], f);
+        fclose(f);
+        assert_int_equal(wl_cache_lookup(c, key, &got), 0);
+    }
+    /* a garbled number inside an otherwise complete entry */
+    wl_layer good = sample_layer();
+    wl_cache_store(c, key, &good);
+    FILE *f = fopen(path, "r+");
+    assert_non_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    char *p = strstr(text, "\nnum_spikes 4");
+    assert_non_null(p);
+    p[12] = 'x';
+    rewind(f);
+    fwrite(text, 1, n, f);
+    fclose(f);
+    assert_int_equal(wl_cache_lookup(c, key, &got), 0);
+
+    wl_cache_stats st;
+    wl_cache_get_stats(c, &st);
+    assert_int_equal(st.hits, 2);
+    assert_int_equal(st.stores, 3);
+    assert_int_equal(st.bad_entries, 5);
+    assert_int_equal(st.store_failures, 0);
+    wl_cache_close(c);
+    wl_cache_get_stats(NULL, &st);
+    assert_int_equal(st.hits, 0);
+    wl_cache_close(NULL);
+
+    /* a file where the directory should be */
+    snprintf(path, sizeof path, "%s/file", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    wl_err_clear(&err);
+    assert_int_equal(wl_cache_open(path, &c, &err), WL_E_IO);
+    assert_null(c);
+    assert_non_null(strstr(err.msg, "Not a directory"));
+    rm_rf(dir);
+    free(dir);
+}
+
+/* The real model twice through one cache: second run all hits, rows bit-identical to a run
+ * without the cache. */
+static void test_analyze_through_cache(void **state)
+{
+    (void)state;
+    const char *model = "examples/fashion_mlp_trained.onnx";
+    if (access(model, R_OK) != 0)
+        skip();
+    char *dir = tmpdir();
+    wl_cache *c = NULL;
+    wl_err err;
+    wl_err_clear(&err);
+    assert_int_equal(wl_cache_open(dir, &c, &err), WL_OK);
+    wl_options o;
+    wl_options_init(&o, WL_COMPAT_NONE);
+    o.threads = 1;
+    wl_analysis *plain = NULL, *first = NULL, *second = NULL;
+    assert_int_equal(wl_analyze_file(model, &o, &plain, &err), WL_OK);
+    o.cache = c;
+    assert_int_equal(wl_analyze_file(model, &o, &first, &err), WL_OK);
+    assert_int_equal(wl_analyze_file(model, &o, &second, &err), WL_OK);
+    wl_cache_stats st;
+    wl_cache_get_stats(c, &st);
+    assert_int_equal(st.misses, plain->n_layers);
+    assert_int_equal(st.hits, plain->n_layers);
+    assert_int_equal(second->n_layers, plain->n_layers);
+    for (size_t i = 0; i < plain->n_layers; i++) {
+        const wl_layer *a = &plain->layers[i], *b = &second->layers[i];
+        assert_string_equal(a->id, b->id);
+        assert_memory_equal(&a->alpha, &b->alpha, sizeof(double));
+        assert_memory_equal(&a->alpha_weighted, &b->alpha_weighted, sizeof(double));
+        assert_memory_equal(&a->entropy, &b->entropy, sizeof(double));
+        assert_memory_equal(&a->bulk_max, &b->bulk_max, sizeof(double));
+        assert_int_equal(a->num_spikes, b->num_spikes);
+        assert_int_equal(a->matrix_rank, b->matrix_rank);
+        assert_string_equal(a->phase, b->phase);
+        assert_string_equal(a->warning, b->warning);
+    }
+    assert_memory_equal(&plain->summary, &second->summary, sizeof plain->summary);
+    wl_analysis_free(plain);
+    wl_analysis_free(first);
+    wl_analysis_free(second);
+    wl_cache_close(c);
+    rm_rf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_key),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_analyze_through_cache),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
