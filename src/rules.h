@@ -130,8 +130,9 @@ typedef struct wl_rules_ignore {
     size_t n_matched;  /* layers its globs matched so far */
 } wl_rules_ignore;
 
-/* The reserved `compare:` section (for the comparison gate): stored as flattened scalar
- * key paths ("max_alpha_increase", "layers[0]") and their values, not interpreted yet. */
+/* The `compare:` section, the regression gate of `weightlint compare`: stored here as
+ * flattened scalar key paths ("layer.alpha_range[0]", "model.alpha_weighted.tolerance") and
+ * their values, validated and interpreted by wl_compare_cfg_from_rules (src/compare.c). */
 typedef struct wl_rules_kv {
     char *key, *value; /* owned */
 } wl_rules_kv;

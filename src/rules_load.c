@@ -814,7 +814,8 @@ static wl_status apply_document(loader *L, yaml_node_t *root, wl_rules **out)
             if ((st = parse_ignores(L, v, r)))
                 goto fail;
         } else if (strcmp(key, "compare") == 0) {
-            /* reserved for the comparison gate: stored, replaces the base's section */
+            /* the gate of `weightlint compare` (src/compare.c interprets it): stored, replaces
+             * the base's section */
             for (size_t i = 0; i < r->n_compare; i++) {
                 free(r->compare[i].key);
                 free(r->compare[i].value);
@@ -822,8 +823,8 @@ static wl_status apply_document(loader *L, yaml_node_t *root, wl_rules **out)
             r->n_compare = 0;
             r->has_compare = 1;
             if (v->type == YAML_SCALAR_NODE && scalar(v)[0] != '\0') {
-                st = fail_at(L, v, "compare: expected a mapping (reserved for the comparison "
-                                   "gate)");
+                st = fail_at(L, v, "compare: expected a mapping (the regression gate of "
+                                   "weightlint compare)");
                 goto fail;
             }
             if (v->type != YAML_SCALAR_NODE && (st = flatten(L, v, "", r)))
