@@ -90,12 +90,25 @@ typedef struct cfg_parser {
     wl_err *err;
     int phase_seen; /* a layer.phase[i] entry reset the default mask */
     int range_seen[2];
+    const wl_rules_kv *range_kv; /* where alpha_range was given */
 } cfg_parser;
+
+/* "rules.yaml:4:12" (or the file alone when the position is unknown) into buf. */
+static const char *where(const wl_rules *r, const wl_rules_kv *kv, char *buf, size_t n)
+{
+    const char *file = r->compare_file ? r->compare_file : r->source ? r->source : "rules";
+    if (kv && kv->line > 0)
+        snprintf(buf, n, "%s:%d:%d", file, kv->line, kv->column);
+    else
+        snprintf(buf, n, "%s", file);
+    return buf;
+}
 
 static wl_status bad(cfg_parser *p, const wl_rules_kv *kv, const char *expected)
 {
+    char pos[600];
     return WL_FAIL(p->err, WL_E_RULES, "%s: compare: %s: expected %s, got '%s'",
-                   p->r->source ? p->r->source : "rules", kv->key, expected, kv->value);
+                   where(p->r, kv, pos, sizeof pos), kv->key, expected, kv->value);
 }
 
 static int parse_num(const char *s, double *out)
@@ -220,6 +233,8 @@ static wl_status parse_kv(cfg_parser *p, const wl_rules_kv *kv, wl_compare_cfg *
                 cfg->alpha_hi = v;
             cfg->has_alpha_range = 1;
             p->range_seen[i] = 1;
+            if (!p->range_kv)
+                p->range_kv = kv;
             return WL_OK;
         }
         if (strncmp(rest, "alpha_range[", 12) == 0)
@@ -269,8 +284,9 @@ static wl_status parse_kv(cfg_parser *p, const wl_rules_kv *kv, wl_compare_cfg *
         if ((st = parse_gate(p, kv, k + 6, cfg->model_gate, &handled)) != WL_OK || handled)
             return st;
     }
+    char pos[600];
     return WL_FAIL(p->err, WL_E_RULES, "%s: compare: unknown key '%s' (expected one of: %s)",
-                   p->r->source ? p->r->source : "rules", k, compare_keys);
+                   where(p->r, kv, pos, sizeof pos), k, compare_keys);
 }
 
 wl_status wl_compare_cfg_from_rules(const wl_rules *r, wl_compare_cfg *out, wl_err *err)
@@ -288,16 +304,16 @@ wl_status wl_compare_cfg_from_rules(const wl_rules *r, wl_compare_cfg *out, wl_e
         if (st != WL_OK)
             return st;
     }
+    char pos[600];
     if (out->has_alpha_range && p.range_seen[0] != p.range_seen[1])
         return WL_FAIL(err, WL_E_RULES,
-                       "%s: compare: layer.alpha_range: expected two numbers "
-                       "[low, high]",
-                       r->source ? r->source : "rules");
+                       "%s: compare: layer.alpha_range: expected two numbers [low, high]",
+                       where(r, p.range_kv, pos, sizeof pos));
     if (out->has_alpha_range && !(out->alpha_lo < out->alpha_hi))
         return WL_FAIL(err, WL_E_RULES,
                        "%s: compare: layer.alpha_range: [%g, %g] is empty (low must be below "
                        "high)",
-                       r->source ? r->source : "rules", out->alpha_lo, out->alpha_hi);
+                       where(r, p.range_kv, pos, sizeof pos), out->alpha_lo, out->alpha_hi);
     return WL_OK;
 }
 

@@ -135,6 +135,7 @@ typedef struct wl_rules_ignore {
  * their values, validated and interpreted by wl_compare_cfg_from_rules (src/compare.c). */
 typedef struct wl_rules_kv {
     char *key, *value; /* owned */
+    int line, column;  /* 1-based position of the value in compare_file */
 } wl_rules_kv;
 
 typedef struct wl_rules {
@@ -148,6 +149,7 @@ typedef struct wl_rules {
     int has_compare;
     wl_rules_kv *compare;
     size_t n_compare;
+    char *compare_file; /* the file the compare: section came from (owned), NULL if none */
 } wl_rules;
 
 /* The built-in presets ("default", "strict", "llm"): their YAML text, generated at build time

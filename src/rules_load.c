@@ -587,6 +587,8 @@ static wl_status flatten(loader *L, yaml_node_t *n, const char *prefix, wl_rules
         if ((st = grow((void **)&r->compare, r->n_compare, sizeof *r->compare, L->err)))
             return st;
         wl_rules_kv *kv = &r->compare[r->n_compare++];
+        kv->line = (int)n->start_mark.line + 1;
+        kv->column = (int)n->start_mark.column + 1;
         if (!(kv->key = xstrdup(prefix)) || !(kv->value = xstrdup(scalar(n))))
             return nomem(L->err);
         return WL_OK;
@@ -646,6 +648,7 @@ void wl_rules_free(wl_rules *r)
         free(r->compare[i].value);
     }
     free(r->compare);
+    free(r->compare_file);
     free(r->source);
     free(r->chain);
     free(r);
@@ -822,6 +825,11 @@ static wl_status apply_document(loader *L, yaml_node_t *root, wl_rules **out)
             }
             r->n_compare = 0;
             r->has_compare = 1;
+            free(r->compare_file);
+            if (!(r->compare_file = xstrdup(L->file))) {
+                st = nomem(L->err);
+                goto fail;
+            }
             if (v->type == YAML_SCALAR_NODE && scalar(v)[0] != '\0') {
                 st = fail_at(L, v, "compare: expected a mapping (the regression gate of "
                                    "weightlint compare)");

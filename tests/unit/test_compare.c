@@ -352,30 +352,30 @@ static void test_config(void **state)
         const char *yaml, *msg;
     } bad[] = {
         {"compare: {min_matched: 2}\n",
-         "r.yaml: compare: min_matched: expected a share in [0, 1], got '2'"},
+         "r.yaml:1:24: compare: min_matched: expected a share in [0, 1], got '2'"},
         {"compare: {layer: {alpha_range: [6, 2]}}\n",
-         "r.yaml: compare: layer.alpha_range: [6, 2] is empty (low must be below high)"},
+         "r.yaml:1:33: compare: layer.alpha_range: [6, 2] is empty (low must be below high)"},
         {"compare: {layer: {alpha_range: [2]}}\n",
-         "r.yaml: compare: layer.alpha_range: expected two numbers [low, high]"},
+         "r.yaml:1:33: compare: layer.alpha_range: expected two numbers [low, high]"},
         {"compare: {layer: {alpha_range: [2, 6, 8]}}\n",
-         "r.yaml: compare: layer.alpha_range[2]: expected two numbers [low, high], got '8'"},
+         "r.yaml:1:39: compare: layer.alpha_range[2]: expected two numbers [low, high], got '8'"},
         {"compare: {layer: {alpha_range: wide}}\n",
-         "r.yaml: compare: layer.alpha_range: expected [low, high] or off, got 'wide'"},
+         "r.yaml:1:32: compare: layer.alpha_range: expected [low, high] or off, got 'wide'"},
         {"compare: {layer: {phase: [heavy-tailed]}}\n",
-         "r.yaml: compare: layer.phase[0]: expected random-like or rank-collapse (the phases a "
+         "r.yaml:1:27: compare: layer.phase[0]: expected random-like or rank-collapse (the phases a "
          "layer can regress towards), got 'heavy-tailed'"},
         {"compare: {layer: {fit_unreliable: maybe}}\n",
-         "r.yaml: compare: layer.fit_unreliable: expected true or false, got 'maybe'"},
+         "r.yaml:1:35: compare: layer.fit_unreliable: expected true or false, got 'maybe'"},
         {"compare: {layer: {alpha: {direction: up}}}\n",
-         "r.yaml: compare: layer.alpha.direction: expected increase, decrease, either or off, "
+         "r.yaml:1:38: compare: layer.alpha.direction: expected increase, decrease, either or off, "
          "got 'up'"},
         {"compare: {model: {alpha_weighted: {tolerance: -1}}}\n",
-         "r.yaml: compare: model.alpha_weighted.tolerance: expected a number >= 0, or a "
+         "r.yaml:1:47: compare: model.alpha_weighted.tolerance: expected a number >= 0, or a "
          "percentage like '10%', got '-1'"},
         {"compare: {max_alpha_increase: 0.5}\n",
-         "r.yaml: compare: unknown key 'max_alpha_increase' (expected one of: min_matched, "},
+         "r.yaml:1:31: compare: unknown key 'max_alpha_increase' (expected one of: min_matched, "},
         {"compare: {model: {stable_rank: {tolerance: 1}}}\n",
-         "r.yaml: compare: unknown key 'model.stable_rank.tolerance'"},
+         "r.yaml:1:44: compare: unknown key 'model.stable_rank.tolerance'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(cfg_from(bad[i].yaml, &cfg, &err), WL_E_RULES);
