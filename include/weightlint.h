@@ -89,7 +89,8 @@ typedef struct wl_options {
     int randomize;        /* shuffled-weights ESD and rand_distance */
     uint64_t seed;        /* seed of the shuffle stream (randomize) */
     const char *layers;   /* fnmatch(3) glob on tensor names, NULL = all */
-    int keep_evals;       /* keep each layer's eigenvalues in wl_layer.evals */
+    int keep_evals;       /* keep each layer's eigenvalues in wl_layer.evals (and, with
+                             randomize, the shuffled ones in wl_layer.rand_evals) */
     int64_t min_evals;    /* default 10 */
     int64_t max_evals;    /* default 15000 in --compat ww, 0 = no limit otherwise */
     int64_t max_n;        /* default 50000 in --compat ww, 0 = no limit otherwise */
@@ -161,6 +162,9 @@ typedef struct wl_layer {
     const char *phase; /* 5+1 phase label, static; NULL when not classified */
 
     double *evals; /* ascending eigenvalues (owned), only with opts.keep_evals */
+    double *rand_evals;  /* ascending shuffled-weights eigenvalues, all replicas pooled (owned),
+                            only with opts.keep_evals and opts.randomize */
+    size_t n_rand_evals; /* length of rand_evals (num_evals, x5 when M*rf < 100) */
 } wl_layer;
 
 /* A tensor that was not analyzed, and why. */

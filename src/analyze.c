@@ -116,10 +116,13 @@ static wl_status randomize_layer(const double *w, size_t rows, size_t cols, size
     }
     wl_rand_result rr;
     uint64_t seed = opts->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(l->layer_id + 1));
-    st = wl_randesd_compute(slices, n_slices, rows, cols, evals, n, (double)l->N, (double)l->M,
-                            seed, &rr, err);
+    double *kept = NULL;
+    st = wl_randesd_compute_keep(slices, n_slices, rows, cols, evals, n, (double)l->N,
+                                 (double)l->M, seed, opts->keep_evals ? &kept : NULL, &rr, err);
     if (st != WL_OK)
         goto out;
+    l->rand_evals = kept;
+    l->n_rand_evals = kept ? rr.n_rand_evals : 0;
     l->has_rand = 1;
     l->rand_num_spikes = rr.rand_num_spikes;
     l->rand_sigma_mp = rr.rand_sigma_mp;
@@ -924,6 +927,7 @@ void wl_analysis_free(wl_analysis *a)
         free(a->layers[i].name);
         free(a->layers[i].id);
         free(a->layers[i].evals);
+        free(a->layers[i].rand_evals);
         free(a->layers[i].node_name);
         free(a->layers[i].op_type);
     }

@@ -153,6 +153,17 @@ wl_status wl_randesd_compute(const double *const *slices, size_t n_slices, size_
                              const double *evals, size_t n_evals, double N, double M, uint64_t seed,
                              wl_rand_result *out, wl_err *err)
 {
+    return wl_randesd_compute_keep(slices, n_slices, rows, cols, evals, n_evals, N, M, seed, NULL,
+                                   out, err);
+}
+
+wl_status wl_randesd_compute_keep(const double *const *slices, size_t n_slices, size_t rows,
+                                  size_t cols, const double *evals, size_t n_evals, double N,
+                                  double M, uint64_t seed, double **keep, wl_rand_result *out,
+                                  wl_err *err)
+{
+    if (keep != NULL)
+        *keep = NULL;
     if (slices == NULL || evals == NULL || out == NULL || n_slices == 0 || rows == 0 || cols == 0)
         return WL_FAIL(err, WL_E_INTERNAL, "randomized ESD: empty input (%zu slices of %zu x %zu)",
                        n_slices, rows, cols);
@@ -226,6 +237,10 @@ wl_status wl_randesd_compute(const double *const *slices, size_t n_slices, size_
     out->rand_bulk_max = mp.bulk_max;
     out->rand_bulk_min = mp.bulk_min;
     out->rand_W_scale = mp.W_scale;
+    if (keep != NULL) {
+        *keep = rand_ev;
+        rand_ev = NULL;
+    }
 out:
     free(r2);
     free(rand_ev);

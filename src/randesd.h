@@ -61,6 +61,14 @@ WL_NODISCARD wl_status wl_randesd_compute(const double *const *slices, size_t n_
                                           double N, double M, uint64_t seed, wl_rand_result *out,
                                           wl_err *err);
 
+/* Same as wl_randesd_compute; when keep is not NULL it also hands over the pooled shuffled ESD
+ * (out->n_rand_evals values, ascending; caller frees) on WL_OK, and sets *keep = NULL on
+ * failure. For plots (wl_options.keep_evals with randomize). */
+WL_NODISCARD wl_status wl_randesd_compute_keep(const double *const *slices, size_t n_slices,
+                                               size_t rows, size_t cols, const double *evals,
+                                               size_t n_evals, double N, double M, uint64_t seed,
+                                               double **keep, wl_rand_result *out, wl_err *err);
+
 /* Jensen–Shannon distance between two non-negative vectors of length n, each normalised to
  * sum 1 (spec §8.2: sqrt((KL(P||Mx) + KL(R||Mx)) / 2), natural log, Mx = (p + r) / sum(p + r),
  * 0 log 0 = 0). nan when either vector sums to 0 or is not finite. */
