@@ -13,6 +13,7 @@ PKGS=(
   python3 python3-jsonschema        # conformance replay, SARIF schema validation
   libonnx-testdata                  # 1,072 operator test models for the loader smoke test
   python3-onnx                      # derives the external-data copies of the real-model test set
+  chromium                          # headless browser: tests/scripts/report_browser.sh renders the HTML report
 )
 # WL_DEPS=build: only what building and running weightlint needs (the GitHub Action,
 # action.yml; python3 parses the reports in ci/action-entry.sh), not the test suite's packages.

@@ -8,6 +8,7 @@
 int cli_analyze_main(int argc, char **argv);
 int cli_check_main(int argc, char **argv);
 int cli_compare_main(int argc, char **argv);
+int cli_report_main(int argc, char **argv);
 
 /* Prints "weightlint: error: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

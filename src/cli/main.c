@@ -19,6 +19,7 @@ static const struct {
     {"analyze", cli_analyze_main, "per-layer spectral metrics of one or more models"},
     {"check", cli_check_main, "lint the weights: rules, findings and CI exit codes"},
     {"compare", cli_compare_main, "compare models layer by layer: deltas, regressions, ranking"},
+    {"report", cli_report_main, "self-contained HTML report with ESD plots (--compare BASE)"},
 };
 
 static const char usage_text[] =
