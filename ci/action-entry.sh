@@ -105,9 +105,13 @@ resolve() {
 
 # What the pull request changed is the diff from its base commit. The models are compared with
 # compare-to, else with that base (the version each model replaces).
+# actions/checkout checks out GitHub's merge commit of a pull request: its first parent is the
+# base as merged, so HEAD^1..HEAD is exactly what the pull request changes.
 diff_ref=""
 if [ -n "$base_sha$base_name" ]; then
-    diff_ref=$(resolve "$base_sha" "${base_name:+origin/$base_name}" "$base_name")
+    merge_parent=""
+    git rev-parse -q --verify 'HEAD^2' >/dev/null 2>&1 && merge_parent=$(git rev-parse 'HEAD^1')
+    diff_ref=$(resolve "$merge_parent" "$base_sha" "${base_name:+origin/$base_name}" "$base_name")
     [ -n "$diff_ref" ] || echo "::warning title=weightlint::cannot see the pull request's base commit in this checkout; checking every .onnx file, no comparison. Use actions/checkout with 'fetch-depth: 0'."
 fi
 compare_ref=""

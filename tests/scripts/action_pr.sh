@@ -127,6 +127,19 @@ has pr summary "### Coverage"
 # the second run reads every layer from the result cache
 has pr err "layers reused"
 
+# ---- 1b. as actions/checkout does it: HEAD is GitHub's merge commit of the PR into main, and
+# main moved on after the payload's base.sha (a model added there is not the PR's change)
+git checkout -q main
+cp "$root/examples/fashion_mlp_random.onnx" models/late.onnx
+git add models/late.onnx
+git commit -q -m "main moves on"
+git checkout -q --detach main
+git merge -q --no-ff -m "Merge pr into main" pr
+run_action merge
+want_rc merge 1
+diff <(grep -v "^sarif-file\|^compare-ref" "$tmp/pr.output") <(grep -v "^sarif-file\|^compare-ref" "$tmp/merge.output") || fail "merge commit: other outputs"
+git checkout -q pr
+
 # ---- 2. fail-on never, no regression gate: passes, the verdict is still reported
 run_action soft WL_FAIL_ON=never WL_FAIL_ON_REGRESSION=false
 want_rc soft 0
