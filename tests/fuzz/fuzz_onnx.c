@@ -17,7 +17,15 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char model_path[4096];
+static char dir_path[4000], data_path[4096 + 16], model_path[4096 + 16];
+
+/* Removes the temporary folder when libFuzzer exits. */
+static void cleanup(void)
+{
+    unlink(model_path);
+    unlink(data_path);
+    rmdir(dir_path);
+}
 
 static void write_all(const char *path, const uint8_t *data, size_t size)
 {
@@ -43,19 +51,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char dir[4000];
-    snprintf(dir, sizeof dir, "%s/fuzz_onnx.XXXXXX", base);
-    if (mkdtemp(dir) == NULL) {
+    snprintf(dir_path, sizeof dir_path, "%s/fuzz_onnx.XXXXXX", base);
+    if (mkdtemp(dir_path) == NULL) {
         perror("mkdtemp");
         abort();
     }
     static uint8_t blob[65536];
     for (size_t i = 0; i < sizeof blob; i++)
         blob[i] = (uint8_t)(i * 37u + (i >> 8));
-    char path[4096 + 16];
-    snprintf(path, sizeof path, "%s/w.data", dir);
-    write_all(path, blob, sizeof blob);
-    snprintf(model_path, sizeof model_path, "%s/model.onnx", dir);
+    snprintf(data_path, sizeof data_path, "%s/w.data", dir_path);
+    write_all(data_path, blob, sizeof blob);
+    snprintf(model_path, sizeof model_path, "%s/model.onnx", dir_path);
+    atexit(cleanup);
     return 0;
 }
 
