@@ -26,8 +26,12 @@ enum {
     ATTR_NAME = 1,
     ATTR_T = 5,
     ATTR_G = 6,
-    ATTR_TENSORS = 11,
-    ATTR_GRAPHS = 10,
+    ATTR_TENSORS = 10,
+    ATTR_GRAPHS = 11,
+    ATTR_TP = 14,
+    ATTR_TYPE_PROTOS = 15,
+    ATTR_SPARSE_TENSOR = 22,
+    ATTR_SPARSE_TENSORS = 23,
     MODEL_GRAPH = 7,
 };
 
@@ -59,7 +63,10 @@ static wl_status push_str(char ***arr, size_t *n, const uint8_t *s, size_t len, 
     return WL_OK;
 }
 
-/* Small attributes through protobuf-c; returns 1 if the attribute holds a graph to walk. */
+/* Small attributes through protobuf-c; *has_graph tells whether it holds a graph to walk.
+ * Attributes holding tensors, graphs or type descriptions are walked in place instead: they can
+ * be large, and protobuf-c's decoder recurses without a depth limit (a TypeProto nested 20,000
+ * deep overflows the stack; tests/gen/mkonnx.c deep_typeproto.onnx). */
 static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl_node *nd,
                                 int *has_graph, wl_err *err)
 {
@@ -74,7 +81,9 @@ static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl
         if (fld.number == ATTR_G || fld.number == ATTR_GRAPHS)
             *has_graph = 1;
         if (fld.number == ATTR_T || fld.number == ATTR_G || fld.number == ATTR_TENSORS ||
-            fld.number == ATTR_GRAPHS)
+            fld.number == ATTR_GRAPHS || fld.number == ATTR_TP ||
+            fld.number == ATTR_TYPE_PROTOS || fld.number == ATTR_SPARSE_TENSOR ||
+            fld.number == ATTR_SPARSE_TENSORS)
             big = 1;
     }
     if (st != WL_OK || big)
