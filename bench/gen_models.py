@@ -1,0 +1,324 @@
+#!/usr/bin/python3
+"""
+gen_models.py — writes the benchmark models of `make bench` (issue 4, item 5) into a cache
+directory outside the repository, each only if it is missing. Weights are seeded Gaussian
+(N(0, 1/fan_in), the He/LeCun scale), so every machine benchmarks the same bytes.
+
+  gen1g      ~1 GiB fp32: 64 initializers 1024x4096 in raw_data, one MatMul each, summed
+  resnet50   ResNet-50 (torchvision v1.5 shapes) fp32: 53 convs (+bias, BN folded) and fc 1000x2048
+  bert-base  12 layers x (Q,K,V,O 768x768, FFN 768x3072 and 3072x768), word emb 30522x768,
+             position emb 512x768, fp32 raw_data
+  llm1b      Llama-3.2-1B-like fp16, EXTERNAL DATA in llm1b.onnx.data beside it: 16 layers x
+             [q,o 2048x2048, k,v 2048x512, gate/up 2048x8192, down 8192x2048], tied embedding
+             128256x2048; 2.47 GB
+
+Beside each <model>.onnx it writes <model>.shapes, one line per analyzed weight tensor:
+    rows cols count name
+where rows x cols is the matrix weightlint factors (dims[0] x dims[1]) and count the number of
+such slices (kh*kw for a conv kernel [out,in,kh,kw], 1 for a dense weight). bench/lapack_floor
+reads it. The .shapes file is written last, so its presence means the model is complete.
+
+Python + numpy + onnx (Debian python3-numpy, python3-onnx) rather than a protobuf-c program:
+onnx.helper builds valid graphs in a few lines and onnx.checker validates them, numpy's
+default_rng fills 1.2 G values in seconds, and the generator is never timed.
+
+usage: gen_models.py [--cache DIR] [--force] [MODEL...]     (default: all four)
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+SEED = 20261122
+OPSET = 13
+CHUNK = 1 << 24  # values generated per numpy call (64 MB of float32)
+
+
+def rng_for(name):
+    """One seeded stream per tensor, so a tensor's bytes do not depend on the others."""
+    return np.random.default_rng([SEED, hash_name(name)])
+
+
+def hash_name(name):
+    """FNV-1a 64 of the name (Python's hash() is salted per process)."""
+    h = 1469598103934665603
+    for b in name.encode():
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def gaussian(name, shape, fan_in, dtype):
+    """Seeded N(0, 1/fan_in) array of `shape`, built in chunks (float32 draws, then cast)."""
+    n = int(np.prod(shape))
+    out = np.empty(n, dtype=dtype)
+    g = rng_for(name)
+    scale = np.float32(1.0 / np.sqrt(fan_in))
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        out[lo:hi] = g.standard_normal(hi - lo, dtype=np.float32) * scale
+    return out.reshape(shape)
+
+
+def fp32_init(name, shape, fan_in):
+    a = gaussian(name, shape, fan_in, np.float32)
+    return helper.make_tensor(name, TensorProto.FLOAT, list(shape), a.tobytes(), raw=True)
+
+
+class Shapes:
+    """Collects the analyzed tensors as (rows, cols, count, name)."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, shape):
+        if len(shape) == 2:
+            self.rows.append((shape[0], shape[1], 1, name))
+        elif len(shape) == 4:
+            self.rows.append((shape[0], shape[1], shape[2] * shape[3], name))
+
+    def write(self, path, header):
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("# %s\n# rows cols count name  (one analyzed weight tensor per line)\n" % header)
+            for r, c, k, n in self.rows:
+                f.write("%d %d %d %s\n" % (r, c, k, n))
+        os.replace(tmp, path)
+
+
+def save_model(graph, path, producer):
+    model = helper.make_model(graph, producer_name="weightlint-bench",
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    model.doc_string = producer
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(model.SerializeToString())
+    onnx.checker.check_model(tmp)  # by path: external data is looked up beside the file
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- gen1g
+
+def gen_gen1g(path):
+    n_mat, rows, cols = 64, 1024, 4096
+    inits, nodes, outs, shapes = [], [], [], Shapes()
+    for i in range(n_mat):
+        name = "w%02d" % i
+        inits.append(fp32_init(name, (rows, cols), rows))
+        shapes.add(name, (rows, cols))
+        nodes.append(helper.make_node("MatMul", ["x", name], ["y%02d" % i], name="mm%02d" % i))
+        outs.append("y%02d" % i)
+    nodes.append(helper.make_node("Sum", outs, ["y"], name="sum"))
+    graph = helper.make_graph(
+        nodes, "gen1g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", rows])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", cols])], inits)
+    save_model(graph, path, "64 x MatMul 1024x4096 fp32, seeded N(0,1/1024)")
+    return shapes, "gen1g: 64 x 1024x4096 fp32 (1.07 GB raw_data)"
+
+
+# ---------------------------------------------------------------- resnet50
+
+def gen_resnet50(path):
+    inits, nodes, shapes = [], [], Shapes()
+
+    def conv(x, name, cout, cin, k, stride, relu=True):
+        w, b = name + ".weight", name + ".bias"
+        inits.append(fp32_init(w, (cout, cin, k, k), cin * k * k))
+        inits.append(helper.make_tensor(b, TensorProto.FLOAT, [cout],
+                                        np.zeros(cout, np.float32).tobytes(), raw=True))
+        shapes.add(w, (cout, cin, k, k))
+        y = name + ".out"
+        nodes.append(helper.make_node("Conv", [x, w, b], [y], name=name, kernel_shape=[k, k],
+                                      strides=[stride, stride], pads=[k // 2] * 4))
+        if not relu:
+            return y
+        nodes.append(helper.make_node("Relu", [y], [y + ".relu"], name=name + ".relu"))
+        return y + ".relu"
+
+    x = conv("input", "conv1", 64, 3, 7, 2)
+    nodes.append(helper.make_node("MaxPool", [x], ["pool"], name="maxpool", kernel_shape=[3, 3],
+                                  strides=[2, 2], pads=[1, 1, 1, 1]))
+    x, cin = "pool", 64
+    for stage, (width, blocks, stride) in enumerate([(64, 3, 1), (128, 4, 2), (256, 6, 2),
+                                                     (512, 3, 2)], start=1):
+        for b in range(blocks):
+            p = "layer%d.%d" % (stage, b)
+            s = stride if b == 0 else 1
+            h = conv(x, p + ".conv1", width, cin, 1, 1)
+            h = conv(h, p + ".conv2", width, width, 3, s)  # v1.5: stride on the 3x3
+            h = conv(h, p + ".conv3", 4 * width, width, 1, 1, relu=False)
+            skip = x
+            if b == 0:
+                skip = conv(x, p + ".downsample", 4 * width, cin, 1, s, relu=False)
+            nodes.append(helper.make_node("Add", [h, skip], [p + ".add"], name=p + ".add"))
+            nodes.append(helper.make_node("Relu", [p + ".add"], [p + ".out"], name=p + ".relu"))
+            x, cin = p + ".out", 4 * width
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["gap"], name="avgpool"))
+    nodes.append(helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1))
+    inits.append(fp32_init("fc.weight", (1000, 2048), 2048))
+    inits.append(helper.make_tensor("fc.bias", TensorProto.FLOAT, [1000],
+                                    np.zeros(1000, np.float32).tobytes(), raw=True))
+    shapes.add("fc.weight", (1000, 2048))
+    nodes.append(helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], name="fc",
+                                  transB=1))
+    graph = helper.make_graph(
+        nodes, "resnet50",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["B", 3, 224, 224])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", 1000])], inits)
+    save_model(graph, path, "ResNet-50 v1.5 shapes, BN folded, seeded He-scale weights")
+    return shapes, "resnet50: 53 convs + fc fp32 (102 MB)"
+
+
+# ---------------------------------------------------------------- bert-base
+
+def gen_bert(path):
+    d, ff, vocab, npos, n_layers = 768, 3072, 30522, 512, 12
+    inits, nodes, shapes = [], [], Shapes()
+
+    def weight(name, shape):
+        inits.append(fp32_init(name, shape, shape[0]))
+        shapes.add(name, shape)
+        return name
+
+    def mm(x, w, y):
+        nodes.append(helper.make_node("MatMul", [x, w], [y], name=y))
+        return y
+
+    we = weight("embeddings.word_embeddings.weight", (vocab, d))
+    pe = weight("embeddings.position_embeddings.weight", (npos, d))
+    nodes.append(helper.make_node("Gather", [we, "input_ids"], ["emb.w"], name="emb.word"))
+    nodes.append(helper.make_node("Gather", [pe, "position_ids"], ["emb.p"], name="emb.pos"))
+    nodes.append(helper.make_node("Add", ["emb.w", "emb.p"], ["h0"], name="emb.add"))
+    x = "h0"
+    for i in range(n_layers):
+        p = "encoder.layer.%d." % i
+        q = mm(x, weight(p + "attention.self.query.weight", (d, d)), p + "q")
+        k = mm(x, weight(p + "attention.self.key.weight", (d, d)), p + "k")
+        v = mm(x, weight(p + "attention.self.value.weight", (d, d)), p + "v")
+        nodes.append(helper.make_node("Transpose", [k], [p + "kT"], name=p + "kT", perm=[0, 2, 1]))
+        s = mm(q, p + "kT", p + "scores")
+        nodes.append(helper.make_node("Softmax", [s], [p + "probs"], name=p + "softmax", axis=-1))
+        a = mm(p + "probs", v, p + "ctx")
+        o = mm(a, weight(p + "attention.output.dense.weight", (d, d)), p + "attn_out")
+        nodes.append(helper.make_node("Add", [x, o], [p + "res1"], name=p + "res1"))
+        h = mm(p + "res1", weight(p + "intermediate.dense.weight", (d, ff)), p + "ffn_in")
+        nodes.append(helper.make_node("Relu", [h], [p + "act"], name=p + "act"))
+        h = mm(p + "act", weight(p + "output.dense.weight", (ff, d)), p + "ffn_out")
+        nodes.append(helper.make_node("Add", [p + "res1", h], [p + "res2"], name=p + "res2"))
+        x = p + "res2"
+    graph = helper.make_graph(
+        nodes, "bert-base",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["B", "S"]),
+         helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["B", "S"])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["B", "S", d])], inits)
+    save_model(graph, path, "BERT-base shapes (single-head attention graph), seeded weights")
+    return shapes, "bert-base: 12 x (4 x 768^2 + 768x3072 + 3072x768) + embeddings fp32 (438 MB)"
+
+
+# ---------------------------------------------------------------- llm1b (fp16, external data)
+
+def gen_llm1b(path):
+    d, kv, ff, vocab, n_layers = 2048, 512, 8192, 128256, 16
+    data_name = os.path.basename(path) + ".data"
+    data_path = path + ".data"
+    inits, nodes, shapes = [], [], Shapes()
+    tmp_data = data_path + ".tmp"
+    f = open(tmp_data, "wb")
+
+    def weight(name, shape):
+        offset = f.tell()
+        a = gaussian(name, shape, shape[0], np.float16)
+        f.write(a.tobytes())
+        length = f.tell() - offset
+        pad = (-f.tell()) % 4096  # page-aligned offsets, as onnx's own saver can do
+        f.write(b"\0" * pad)
+        t = TensorProto()
+        t.name = name
+        t.data_type = TensorProto.FLOAT16
+        t.dims.extend(shape)
+        t.data_location = TensorProto.EXTERNAL
+        for key, val in (("location", data_name), ("offset", str(offset)),
+                         ("length", str(length))):
+            e = t.external_data.add()
+            e.key, e.value = key, val
+        inits.append(t)
+        shapes.add(name, shape)
+        return name
+
+    def mm(x, w, y):
+        nodes.append(helper.make_node("MatMul", [x, w], [y], name=y))
+        return y
+
+    emb = weight("model.embed_tokens.weight", (vocab, d))
+    nodes.append(helper.make_node("Gather", [emb, "input_ids"], ["h0"], name="embed"))
+    x = "h0"
+    for i in range(n_layers):
+        p = "model.layers.%d." % i
+        q = mm(x, weight(p + "self_attn.q_proj.weight", (d, d)), p + "q")
+        k = mm(x, weight(p + "self_attn.k_proj.weight", (d, kv)), p + "k")
+        v = mm(x, weight(p + "self_attn.v_proj.weight", (d, kv)), p + "v")
+        # A shape-valid stand-in for grouped-query attention: softmax(k vᵀ) q.
+        nodes.append(helper.make_node("Transpose", [v], [p + "vT"], name=p + "vT", perm=[0, 2, 1]))
+        s = mm(k, p + "vT", p + "scores")
+        nodes.append(helper.make_node("Softmax", [s], [p + "probs"], name=p + "softmax", axis=-1))
+        a = mm(p + "probs", q, p + "ctx")
+        o = mm(a, weight(p + "self_attn.o_proj.weight", (d, d)), p + "attn_out")
+        nodes.append(helper.make_node("Add", [x, o], [p + "res1"], name=p + "res1"))
+        g = mm(p + "res1", weight(p + "mlp.gate_proj.weight", (d, ff)), p + "gate")
+        u = mm(p + "res1", weight(p + "mlp.up_proj.weight", (d, ff)), p + "up")
+        nodes.append(helper.make_node("Sigmoid", [g], [p + "sig"], name=p + "sig"))
+        nodes.append(helper.make_node("Mul", [g, p + "sig"], [p + "silu"], name=p + "silu"))
+        nodes.append(helper.make_node("Mul", [p + "silu", u], [p + "gu"], name=p + "gu"))
+        h = mm(p + "gu", weight(p + "mlp.down_proj.weight", (ff, d)), p + "mlp_out")
+        nodes.append(helper.make_node("Add", [p + "res1", h], [p + "res2"], name=p + "res2"))
+        x = p + "res2"
+    nodes.append(helper.make_node("Transpose", [emb], ["lm_head"], name="lm_head.T", perm=[1, 0]))
+    mm(x, "lm_head", "logits")  # tied embedding
+    f.close()
+    os.replace(tmp_data, data_path)
+    graph = helper.make_graph(
+        nodes, "llm1b",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["B", "S"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT16, ["B", "S", vocab])], inits)
+    save_model(graph, path, "Llama-3.2-1B-like shapes, fp16, external data, seeded weights")
+    return shapes, "llm1b: 16 x (2 x 2048^2, 2 x 2048x512, 3 x 2048x8192) + emb 128256x2048 fp16, " \
+                   "external data (2.47 GB)"
+
+
+MODELS = {"gen1g": gen_gen1g, "resnet50": gen_resnet50, "bert-base": gen_bert,
+          "llm1b": gen_llm1b}
+
+
+def main():
+    default_cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                 os.path.join(os.path.expanduser("~"), ".cache"),
+                                 "weightlint-bench")
+    ap = argparse.ArgumentParser(description="Generate the weightlint benchmark models (cached).")
+    ap.add_argument("--cache", default=default_cache, help="output directory [%(default)s]")
+    ap.add_argument("--force", action="store_true", help="regenerate even if present")
+    ap.add_argument("models", nargs="*", metavar="MODEL", help=" ".join(MODELS))
+    args = ap.parse_args()
+    for m in args.models:
+        if m not in MODELS:
+            ap.error("unknown model '%s' (known: %s)" % (m, " ".join(MODELS)))
+    os.makedirs(args.cache, exist_ok=True)
+    for name in args.models or list(MODELS):
+        path = os.path.join(args.cache, name + ".onnx")
+        shapes_path = os.path.join(args.cache, name + ".shapes")
+        if not args.force and os.path.exists(path) and os.path.exists(shapes_path):
+            continue
+        t0 = time.time()
+        print("gen_models: generating %s ..." % path, file=sys.stderr, flush=True)
+        shapes, header = MODELS[name](path)
+        shapes.write(shapes_path, header)
+        print("gen_models: %s done in %.1f s" % (name, time.time() - t0), file=sys.stderr,
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# run.sh — `make bench` (issue 4, item 5): end-to-end wall time and peak RSS of
+# `weightlint analyze` on the bundled and the generated models, side by side with the LAPACK
+# floor (bench/lapack_floor: dsyrk + dsyevd alone on the same shapes, same scheduling), the
+# ratio end-to-end / floor (target <= 1.3) and the memory bound of the issue:
+# peak RSS <= 64 MiB + 3 x the largest analyzed tensor in float64.
+#
+# Environment: BUILD (dir of the weightlint binary, default build/release), PYTHON (default
+# /usr/bin/python3, needs numpy and onnx), WEIGHTLINT_BENCH_CACHE (default
+# ${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench), BENCH_MODELS (subset, default
+# "examples resnet50 bert-base gen1g llm1b"), BENCH_FAST (models also run with --fast,
+# default "bert-base llm1b"). OPENBLAS_* are left exactly as the environment sets them.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BUILD=${BUILD:-build/release}
+BIN=$BUILD/weightlint
+PYTHON=${PYTHON:-/usr/bin/python3}
+CACHE=${WEIGHTLINT_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench}
+MODELS=${BENCH_MODELS:-examples resnet50 bert-base gen1g llm1b}
+FAST_MODELS=${BENCH_FAST:-bert-base llm1b}
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ -x "$BIN" ] || die "$BIN not built (run: make MODE=release bench)"
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install time"
+"$PYTHON" -c 'import numpy, onnx' 2>/dev/null ||
+    die "$PYTHON cannot import numpy and onnx: apt-get install python3-numpy python3-onnx"
+case "$BUILD" in *release*) ;; *) echo "bench: warning: $BUILD is not a release build" >&2 ;; esac
+
+# --- the floor program: rebuilt when its source changes
+FLOOR=$OUT/lapack_floor
+if [ ! -x "$FLOOR" ] || [ bench/lapack_floor.c -nt "$FLOOR" ]; then
+    # shellcheck disable=SC2046
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -o "$FLOOR" bench/lapack_floor.c \
+        $(pkg-config --cflags --libs lapacke openblas) -lpthread
+fi
+
+# --- the generated models (each only if missing)
+gen=()
+for m in $MODELS; do [ "$m" = examples ] || gen+=("$m"); done
+if [ ${#gen[@]} -gt 0 ]; then
+    "$PYTHON" bench/gen_models.py --cache "$CACHE" "${gen[@]}"
+fi
+
+# --- machine
+cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
+mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+core=$("$BIN" --version | sed -n 's/.*(core \([^)]*\)).*/\1/p')
+ver=$("$BIN" --version | head -1)
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
+
+# Shapes of a bundled model: the layers weightlint itself analyzes (its JSON report).
+shapes_from_json() {
+    "$BIN" analyze -f json --no-progress "$1" | "$PYTHON" -c '
+import json, sys
+for l in json.load(sys.stdin)["layers"]:
+    s = l["shape"]
+    count = s[2] * s[3] if len(s) == 4 else 1
+    print(s[0], s[1], count, l["name"])'
+}
+
+# Largest analyzed tensor in float64 bytes, from a .shapes file.
+largest_f64() { awk '!/^#/ && NF >= 3 { b = $1 * $2 * $3 * 8; if (b > m) m = b } END { printf "%.0f", m }' "$1"; }
+count_mats() { awk '!/^#/ && NF >= 3 { n += $3 } END { print n + 0 }' "$1"; }
+
+# One timed run: sets WALL (s), CPU (user + sys, s) and RSS (KiB).
+run_once() {
+    local tf=$OUT/time.out t0 t1
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%M %U %S' -o "$tf" "$BIN" analyze --no-progress "$@" >/dev/null ||
+        die "weightlint analyze $* failed"
+    t1=$(date +%s%N)
+    WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    read -r RSS CPU <<<"$(tail -n 1 "$tf" | awk '{ printf "%s %.2f", $1, $2 + $3 }')"
+}
+
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+ROWS=()
+# bench_model LABEL MODEL.onnx SHAPES RUNS [--fast]
+bench_model() {
+    local label=$1 model=$2 shapes=$3 runs=$4 fast=${5:-}
+    local best="" cpu="" peak=0 n=0 floor="" fcpu="" line f c x fl=()
+    [ -n "$fast" ] && fl=(-f)
+    for x in "$model" "$model".data; do [ -f "$x" ] && cat "$x" >/dev/null; done # warm cache
+    # End-to-end and floor runs alternate, so that load from other jobs on the (shared) VM hits
+    # both alike; each keeps its best wall time and, separately, its least CPU time.
+    while [ "$n" -lt "$runs" ]; do
+        run_once ${fast:+--fast} "$model"
+        n=$((n + 1))
+        if [ -z "$best" ] || lt "$WALL" "$best"; then best=$WALL; fi
+        if [ -z "$cpu" ] || lt "$CPU" "$cpu"; then cpu=$CPU; fi
+        if [ "$RSS" -gt "$peak" ]; then peak=$RSS; fi
+        line=$("$FLOOR" "${fl[@]}" -r 1 "$shapes")
+        echo "$label: weightlint wall=$WALL cpu=$CPU rss_kb=$RSS | floor: $line" >>"$OUT/runs.log"
+        f=$(field floor_s "$line")
+        c=$(field cpu_s "$line")
+        if [ -z "$floor" ] || lt "$f" "$floor"; then floor=$f; fi
+        if [ -z "$fcpu" ] || lt "$c" "$fcpu"; then fcpu=$c; fi
+        # A model over a minute gets one run (the runs column says so).
+        if [ "$n" -eq 1 ] && lt 60 "$WALL"; then runs=1; fi
+    done
+    local big mats bound_kb verdict ratio cratio row
+    big=$(largest_f64 "$shapes")
+    mats=$(count_mats "$shapes")
+    bound_kb=$(awk -v b="$big" 'BEGIN { printf "%.0f", 65536 + 3 * b / 1024 }')
+    verdict=PASS
+    [ "$peak" -le "$bound_kb" ] || verdict=FAIL
+    ratio=$(awk -v a="$best" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')
+    cratio=$(awk -v a="$cpu" -v b="$fcpu" 'BEGIN { printf "%.2f", a / b }')
+    if lt 1.3 "$ratio"; then ratio="**$ratio**"; fi
+    row=$(printf '| %s | %s | %s | %.3f s | %.3f s | %s | %.2f s | %.2f s | %s | %s MB | %s MB | %s |' \
+        "$label" "$mats" "$runs" "$best" "$floor" "$ratio" "$cpu" "$fcpu" "$cratio" \
+        "$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')" \
+        "$(awk -v k="$bound_kb" 'BEGIN { printf "%.0f", k / 1024 }')" "$verdict")
+    ROWS+=("$row")
+    echo "$row" >&2
+}
+
+: >"$OUT/runs.log"
+for m in $MODELS; do
+    if [ "$m" = examples ]; then
+        for e in examples/*.onnx; do
+            b=$(basename "$e" .onnx)
+            shapes_from_json "$e" >"$OUT/$b.shapes"
+            bench_model "$b" "$e" "$OUT/$b.shapes" 5
+        done
+        continue
+    fi
+    runs=5
+    case "$m" in gen1g | llm1b) runs=3 ;; esac
+    bench_model "$m" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs"
+    for f in $FAST_MODELS; do
+        if [ "$f" = "$m" ]; then
+            bench_model "$m --fast" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --fast
+        fi
+    done
+done
+
+{
+    echo
+    echo "weightlint bench, $(date -u +%Y-%m-%d): $ver (git $rev, $BUILD)"
+    echo "machine: $cpu, $(nproc) CPUs, $mem; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-(unset)}" \
+        "OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-(unset)}; OpenBLAS core: $core"
+    echo "warm page cache. wall: best of N runs; cpu: least user+sys of the N runs. floor:"
+    echo "bench/lapack_floor, dsyrk + dsyevd alone on the same shapes, 2 workers x 1 BLAS thread,"
+    echo "its runs alternating with weightlint's. Target wall/floor <= 1.3 (bold when above)."
+    echo "bound: 64 MiB + 3 x the largest analyzed tensor in float64; peak RSS: max over the runs."
+    echo
+    echo "| model | matrices | runs | wall | floor | wall/floor | cpu | floor cpu | cpu/floor | peak RSS | bound | memory |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+} | tee "$OUT/results.md"
+echo "bench: per-run log in $OUT/runs.log" >&2
