@@ -311,7 +311,8 @@ typedef struct job {
 typedef struct model_ctx {
     const wl_onnx_file *f;
     const wl_options *opts;
-    wl_tensor_ref *refs;
+    wl_tensor_ref *refs;   /* the tensors considered (borrowed from inits or graph) */
+    wl_tensor_refs inits;  /* --compat ww: the top-level initializers */
     wl_tensor *hdrs;       /* one parsed header per ref */
     size_t n;
     wl_graph graph;        /* default mode only */
@@ -862,11 +863,12 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
         goto out;
     m.f = f;
     int op_aware = opts_in->compat != WL_COMPAT_WW;
-    st = wl_onnx_list_tensors(f, op_aware, &m.refs, &m.n, err);
+    /* --compat ww: the top-level initializers; otherwise every tensor of every graph. */
+    st = op_aware ? wl_graph_load(f, &m.graph, err) : wl_onnx_list_initializers(f, &m.inits, err);
     if (st != WL_OK)
         goto out;
-    if (op_aware && (st = wl_graph_load(f, &m.graph, err)) != WL_OK)
-        goto out;
+    m.refs = op_aware ? m.graph.tensors.v : m.inits.v;
+    m.n = op_aware ? m.graph.tensors.n : m.inits.n;
     m.hdrs = calloc(m.n ? m.n : 1, sizeof *m.hdrs);
     if (m.hdrs == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
@@ -908,7 +910,7 @@ out:
     free(m.hdrs);
     free(m.jobs.v);
     wl_graph_free(&m.graph);
-    wl_tensor_refs_free(m.refs, m.n);
+    wl_tensor_refs_clear(&m.inits);
     wl_onnx_close(f);
     if (st != WL_OK) {
         wl_analysis_free(a);

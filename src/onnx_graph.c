@@ -18,6 +18,7 @@
 
 enum {
     GRAPH_NODE = 1,
+    GRAPH_INITIALIZER = 5,
     NODE_INPUT = 1,
     NODE_OUTPUT = 2,
     NODE_NAME = 3,
@@ -113,10 +114,32 @@ static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl
 }
 
 static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t len,
-                            const char *path, int depth, node_list *l, wl_err *err);
+                            const char *path, int depth, node_list *l, wl_tensor_refs *tensors,
+                            wl_err *err);
+
+/* A Constant node's value tensor (attribute field t), known to the graph by the node's output. */
+static wl_status push_constant(const wl_onnx_file *f, const wl_pb_field *attr, const char *path,
+                               const wl_node *nd, wl_tensor_refs *tensors, wl_err *err)
+{
+    wl_pb_reader r;
+    wl_pb_field fld;
+    int has;
+    wl_status st;
+    const char *out = nd->n_outputs ? nd->outputs[0] : NULL;
+    wl_pb_init(&r, f->data, attr->data, attr->len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has)
+        if (fld.number == ATTR_T && fld.wire == WL_WIRE_LEN) {
+            st = wl_tensor_refs_push(tensors, &fld, WL_ORIGIN_CONSTANT, path,
+                                     (const uint8_t *)out, out ? strlen(out) : 0, err);
+            if (st != WL_OK)
+                return st;
+        }
+    return st;
+}
 
 static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const char *path,
-                           int depth, size_t index, node_list *l, wl_err *err)
+                           int depth, size_t index, node_list *l, wl_tensor_refs *tensors,
+                           wl_err *err)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
@@ -171,6 +194,7 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
         return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
     /* Attributes: copy what we need out of nd first, since walking subgraphs grows l->v. */
     size_t self = l->n - 1;
+    int is_constant = strcmp(nd->op_type, "Constant") == 0;
     char sub[1024];
     snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "/" : "",
              nd->name[0] ? nd->name : nd->op_type);
@@ -186,6 +210,11 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
         st = read_attribute(f, &fld, &l->v[self], &has_graph, err);
         if (st != WL_OK)
             return st;
+        if (is_constant) {
+            st = push_constant(f, &fld, path, &l->v[self], tensors, err);
+            if (st != WL_OK)
+                return st;
+        }
         if (!has_graph)
             continue;
         wl_pb_reader ar;
@@ -203,7 +232,7 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
                 char gpath[1200];
                 snprintf(gpath, sizeof gpath, "%s/%.*s", sub, (int)aname_len,
                          aname ? (const char *)aname : "");
-                st = walk_graph(f, af.data, af.len, gpath, depth + 1, l, err);
+                st = walk_graph(f, af.data, af.len, gpath, depth + 1, l, tensors, err);
                 if (st != WL_OK)
                     return st;
             }
@@ -215,11 +244,13 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
 }
 
 static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t len,
-                            const char *path, int depth, node_list *l, wl_err *err)
+                            const char *path, int depth, node_list *l, wl_tensor_refs *tensors,
+                            wl_err *err)
 {
-    if (depth > WL_MAX_NESTING)
-        return WL_FAIL(err, WL_E_LIMIT, "graph '%s': subgraphs nested deeper than %d levels",
-                       path, WL_MAX_NESTING);
+    if (depth > WL_MAX_NESTING) /* the path is long by now: show its start */
+        return WL_FAIL(err, WL_E_LIMIT,
+                       "graph '%.60s%s': subgraphs nested %d levels deep, beyond the limit of %d",
+                       path, strlen(path) > 60 ? "..." : "", depth, WL_MAX_NESTING);
     wl_pb_reader r;
     wl_pb_field fld;
     int has;
@@ -227,11 +258,21 @@ static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t l
     size_t index = 0;
     wl_pb_init(&r, f->data, data, len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
-        if (fld.number == GRAPH_NODE && fld.wire == WL_WIRE_LEN) {
-            st = read_node(f, &fld, path, depth, index++, l, err);
-            if (st != WL_OK)
-                return st;
-        }
+        if (fld.number != GRAPH_NODE && fld.number != GRAPH_INITIALIZER)
+            continue;
+        if (fld.wire != WL_WIRE_LEN)
+            return WL_FAIL(err, WL_E_FORMAT, "byte %zu: GraphProto.%s has wire type %d, expected 2",
+                           fld.offset, fld.number == GRAPH_NODE ? "node" : "initializer",
+                           fld.wire);
+        if (fld.number == GRAPH_NODE)
+            st = read_node(f, &fld, path, depth, index++, l, tensors, err);
+        else
+            st = wl_tensor_refs_push(tensors, &fld,
+                                     depth == 0 ? WL_ORIGIN_INITIALIZER
+                                                : WL_ORIGIN_SUBGRAPH_INITIALIZER,
+                                     path, NULL, 0, err);
+        if (st != WL_OK)
+            return st;
     }
     return st;
 }
@@ -247,7 +288,7 @@ wl_status wl_graph_load(const wl_onnx_file *f, wl_graph *g, wl_err *err)
     wl_pb_init(&r, f->data, f->data, f->size);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.number == MODEL_GRAPH && fld.wire == WL_WIRE_LEN) {
-            st = walk_graph(f, fld.data, fld.len, "", 0, &l, err);
+            st = walk_graph(f, fld.data, fld.len, "", 0, &l, &g->tensors, err);
             if (st != WL_OK)
                 break;
         }
@@ -255,7 +296,7 @@ wl_status wl_graph_load(const wl_onnx_file *f, wl_graph *g, wl_err *err)
     g->nodes = l.v;
     g->n_nodes = l.n;
     if (st != WL_OK) {
-        wl_err_wrap(err, "%s: nodes", f->path);
+        wl_err_wrap(err, "%s", f->path);
         wl_graph_free(g);
     }
     return st;
@@ -276,6 +317,7 @@ void wl_graph_free(wl_graph *g)
         free(nd->graph_path);
     }
     free(g->nodes);
+    wl_tensor_refs_clear(&g->tensors);
     memset(g, 0, sizeof *g);
 }
 

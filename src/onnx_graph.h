@@ -27,10 +27,13 @@ typedef struct wl_node {
 typedef struct wl_graph {
     wl_node *nodes;
     size_t n_nodes;
+    wl_tensor_refs tensors; /* every tensor, in walk order: initializers of the main graph and
+                               of subgraphs, and Constant-node values (named by their output) */
 } wl_graph;
 
-/* Collects every node of every graph of the model (attributes of the small kinds are decoded
- * with protobuf-c; tensor- and graph-valued ones are walked in place). Free with
+/* Walks every graph of the model once (main graph, If/Loop/Scan bodies nested up to
+ * WL_MAX_NESTING) and collects its nodes and its tensors. Attributes of the small kinds are
+ * decoded with protobuf-c; tensor-, graph- and type-valued ones are walked in place. Free with
  * wl_graph_free. */
 WL_NODISCARD wl_status wl_graph_load(const wl_onnx_file *f, wl_graph *g, wl_err *err);
 void wl_graph_free(wl_graph *g);

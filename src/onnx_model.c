@@ -173,7 +173,7 @@ wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err)
                      path);
         goto out;
     }
-    /* Model-level fields; the graph is walked later by wl_onnx_list_tensors. */
+    /* Model-level fields; the graph is walked later (wl_onnx_list_initializers, wl_graph_load). */
     wl_pb_reader r;
     wl_pb_field fld;
     int has, has_graph = 0;
@@ -248,16 +248,11 @@ void wl_onnx_close(wl_onnx_file *f)
     free(f);
 }
 
-/* ------------------------------------------------------------------ graph walk */
+/* ------------------------------------------------------------------ tensor lists */
 
-typedef struct ref_list {
-    wl_tensor_ref *v;
-    size_t n, cap;
-} ref_list;
-
-static wl_status push_ref(ref_list *l, const wl_pb_field *fld, wl_tensor_origin origin,
-                          const char *graph_path, const uint8_t *hint, size_t hint_len,
-                          wl_err *err)
+wl_status wl_tensor_refs_push(wl_tensor_refs *l, const wl_pb_field *fld, wl_tensor_origin origin,
+                              const char *graph_path, const uint8_t *hint, size_t hint_len,
+                              wl_err *err)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -274,150 +269,57 @@ static wl_status push_ref(ref_list *l, const wl_pb_field *fld, wl_tensor_origin 
     r->origin = origin;
     r->graph_path = strdup(graph_path);
     r->name_hint = hint ? dup_n(hint, hint_len) : NULL;
-    if (r->graph_path == NULL || (hint != NULL && r->name_hint == NULL))
+    if (r->graph_path == NULL || (hint != NULL && r->name_hint == NULL)) {
+        free(r->graph_path);
+        free(r->name_hint);
         return WL_FAIL(err, WL_E_NOMEM, "out of memory listing tensors");
+    }
     l->n++;
     return WL_OK;
 }
 
-static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *g, size_t len, int deep,
-                            int depth, const char *graph_path, ref_list *l, wl_err *err);
-
-/* Walks one NodeProto: in deep mode, collects Constant values and recurses into subgraphs. */
-static wl_status walk_node(const wl_onnx_file *f, const wl_pb_field *node, int depth,
-                           const char *graph_path, size_t node_index, ref_list *l, wl_err *err)
+wl_status wl_onnx_list_initializers(const wl_onnx_file *f, wl_tensor_refs *out, wl_err *err)
 {
-    wl_pb_reader r;
-    wl_pb_field fld;
-    int has;
-    const uint8_t *op = NULL, *name = NULL, *output = NULL;
-    size_t op_len = 0, name_len = 0, output_len = 0;
-    wl_status st;
-    /* First pass: op type and name, which may come after the attributes. */
-    wl_pb_init(&r, f->data, node->data, node->len);
-    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
-        if (fld.number == NODE_OP_TYPE && fld.wire == WL_WIRE_LEN)
-            op = fld.data, op_len = fld.len;
-        else if (fld.number == NODE_NAME && fld.wire == WL_WIRE_LEN)
-            name = fld.data, name_len = fld.len;
-        else if (fld.number == NODE_OUTPUT && fld.wire == WL_WIRE_LEN && output == NULL)
-            output = fld.data, output_len = fld.len;
-    }
-    if (st != WL_OK)
-        return st;
-    int is_constant = op != NULL && op_len == 8 && memcmp(op, "Constant", 8) == 0;
-    wl_pb_init(&r, f->data, node->data, node->len);
-    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
-        if (fld.number != NODE_ATTRIBUTE || fld.wire != WL_WIRE_LEN)
-            continue;
-        wl_pb_reader ar;
-        wl_pb_field af;
-        int ahas;
-        const uint8_t *aname = NULL;
-        size_t aname_len = 0;
-        wl_pb_init(&ar, f->data, fld.data, fld.len);
-        while ((st = wl_pb_next(&ar, &af, &ahas, err)) == WL_OK && ahas) {
-            if (af.number == ATTR_NAME && af.wire == WL_WIRE_LEN) {
-                aname = af.data;
-                aname_len = af.len;
-            } else if (af.number == ATTR_T && af.wire == WL_WIRE_LEN && is_constant) {
-                st = push_ref(l, &af, WL_ORIGIN_CONSTANT, graph_path, output, output_len, err);
-            } else if ((af.number == ATTR_G || af.number == ATTR_GRAPHS) &&
-                       af.wire == WL_WIRE_LEN) {
-                char sub[1024];
-                snprintf(sub, sizeof sub, "%s%s%.*s/%.*s", graph_path, *graph_path ? "/" : "",
-                         name_len ? (int)name_len : 0, name ? (const char *)name : "",
-                         aname ? (int)aname_len : 0, aname ? (const char *)aname : "");
-                if (name_len == 0) {
-                    char tmp[1024];
-                    snprintf(tmp, sizeof tmp, "%s%snode%zu/%.*s", graph_path,
-                             *graph_path ? "/" : "", node_index, aname ? (int)aname_len : 0,
-                             aname ? (const char *)aname : "");
-                    memcpy(sub, tmp, sizeof sub);
-                }
-                st = walk_graph(f, af.data, af.len, 1, depth + 1, sub, l, err);
-            }
-            if (st != WL_OK)
-                return st;
-        }
-        if (st != WL_OK)
-            return st;
-    }
-    return st;
-}
-
-static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *g, size_t len, int deep,
-                            int depth, const char *graph_path, ref_list *l, wl_err *err)
-{
-    if (depth > WL_MAX_NESTING) /* the path is long by now: show its start */
-        return WL_FAIL(err, WL_E_LIMIT,
-                       "graph '%.60s%s': subgraphs nested %d levels deep, beyond the limit of %d",
-                       graph_path, strlen(graph_path) > 60 ? "..." : "", depth, WL_MAX_NESTING);
-    wl_pb_reader r;
-    wl_pb_field fld;
-    int has;
-    wl_status st;
-    size_t node_index = 0;
-    wl_pb_init(&r, f->data, g, len);
-    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
-        if (fld.number == GRAPH_INITIALIZER) {
-            if (fld.wire != WL_WIRE_LEN)
-                return WL_FAIL(err, WL_E_FORMAT,
-                               "byte %zu: GraphProto.initializer has wire type %d, expected 2",
-                               fld.offset, fld.wire);
-            st = push_ref(l, &fld,
-                          depth == 0 ? WL_ORIGIN_INITIALIZER : WL_ORIGIN_SUBGRAPH_INITIALIZER,
-                          graph_path, NULL, 0, err);
-        } else if (fld.number == GRAPH_NODE && deep) {
-            if (fld.wire != WL_WIRE_LEN)
-                return WL_FAIL(err, WL_E_FORMAT,
-                               "byte %zu: GraphProto.node has wire type %d, expected 2",
-                               fld.offset, fld.wire);
-            st = walk_node(f, &fld, depth, graph_path, node_index++, l, err);
-        }
-        if (st != WL_OK)
-            return st;
-    }
-    return st;
-}
-
-wl_status wl_onnx_list_tensors(const wl_onnx_file *f, int deep, wl_tensor_ref **out,
-                               size_t *n_out, wl_err *err)
-{
-    *out = NULL;
-    *n_out = 0;
-    ref_list l = {0};
-    wl_pb_reader r;
-    wl_pb_field fld;
+    memset(out, 0, sizeof *out);
+    wl_pb_reader r, gr;
+    wl_pb_field fld, gf;
     int has;
     wl_status st;
     wl_pb_init(&r, f->data, f->data, f->size);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.number != MODEL_GRAPH)
             continue;
-        st = walk_graph(f, fld.data, fld.len, deep, 0, "", &l, err);
+        wl_pb_init(&gr, f->data, fld.data, fld.len);
+        while ((st = wl_pb_next(&gr, &gf, &has, err)) == WL_OK && has) {
+            if (gf.number != GRAPH_INITIALIZER)
+                continue;
+            if (gf.wire != WL_WIRE_LEN)
+                st = WL_FAIL(err, WL_E_FORMAT,
+                             "byte %zu: GraphProto.initializer has wire type %d, expected 2",
+                             gf.offset, gf.wire);
+            else
+                st = wl_tensor_refs_push(out, &gf, WL_ORIGIN_INITIALIZER, "", NULL, 0, err);
+            if (st != WL_OK)
+                break;
+        }
         if (st != WL_OK)
             break;
     }
     if (st != WL_OK) {
         wl_err_wrap(err, "%s", f->path);
-        wl_tensor_refs_free(l.v, l.n);
-        return st;
+        wl_tensor_refs_clear(out);
     }
-    *out = l.v;
-    *n_out = l.n;
-    return WL_OK;
+    return st;
 }
 
-void wl_tensor_refs_free(wl_tensor_ref *refs, size_t n)
+void wl_tensor_refs_clear(wl_tensor_refs *l)
 {
-    if (refs == NULL)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(refs[i].graph_path);
-        free(refs[i].name_hint);
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].graph_path);
+        free(l->v[i].name_hint);
     }
-    free(refs);
+    free(l->v);
+    memset(l, 0, sizeof *l);
 }
 
 /* ------------------------------------------------------------------ tensor header */

@@ -9,6 +9,8 @@
 
 #include "weightlint.h"
 
+#include "pbwire.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,14 +45,23 @@ typedef struct wl_tensor_ref {
 WL_NODISCARD wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err);
 void wl_onnx_close(wl_onnx_file *f);
 
-/* Lists the tensors of the model. With deep = 0, the top-level graph.initializer entries in
- * file order (WeightWatcher's layer universe); with deep != 0 also Constant-node values and the
- * initializers of subgraphs (If/Loop/Scan bodies, nested up to WL_MAX_NESTING). *out is a new
- * array (free with wl_tensor_refs_free). The whole protobuf structure down to the tensors is
- * validated on the way. */
-WL_NODISCARD wl_status wl_onnx_list_tensors(const wl_onnx_file *f, int deep, wl_tensor_ref **out,
-                                            size_t *n_out, wl_err *err);
-void wl_tensor_refs_free(wl_tensor_ref *refs, size_t n);
+/* A growable list of tensor refs (caller-owned; release with wl_tensor_refs_clear). */
+typedef struct wl_tensor_refs {
+    wl_tensor_ref *v;
+    size_t n, cap;
+} wl_tensor_refs;
+
+/* Lists the top-level graph.initializer entries in file order: WeightWatcher's layer universe
+ * (--compat ww). The whole model is walked for this, the wire format checked on the way. On
+ * failure out is empty and err names the file. wl_graph_load (onnx_graph.h) lists every tensor
+ * of every graph for the default mode. */
+WL_NODISCARD wl_status wl_onnx_list_initializers(const wl_onnx_file *f, wl_tensor_refs *out,
+                                                 wl_err *err);
+/* Appends the TensorProto in fld (copying graph_path and the name hint, which may be NULL). */
+WL_NODISCARD wl_status wl_tensor_refs_push(wl_tensor_refs *l, const struct wl_pb_field *fld,
+                                           wl_tensor_origin origin, const char *graph_path,
+                                           const uint8_t *hint, size_t hint_len, wl_err *err);
+void wl_tensor_refs_clear(wl_tensor_refs *l);
 
 /* One TensorProto's header, decoded without touching its payload. */
 typedef struct wl_tensor {

@@ -25,17 +25,16 @@ static double *load_dense(const char *model, const char *name, size_t *rows, siz
     wl_err err;
     wl_err_clear(&err);
     wl_onnx_file *f = NULL;
-    wl_tensor_ref *refs = NULL;
-    size_t n_refs = 0;
+    wl_tensor_refs list = {0};
     double *w = NULL;
     if (wl_onnx_open(path, &f, &err) != WL_OK ||
-        wl_onnx_list_tensors(f, 0, &refs, &n_refs, &err) != WL_OK) {
+        wl_onnx_list_initializers(f, &list, &err) != WL_OK) {
         print_error("%s\n", err.msg);
         goto out;
     }
-    for (size_t i = 0; i < n_refs && w == NULL; i++) {
+    for (size_t i = 0; i < list.n && w == NULL; i++) {
         wl_tensor t;
-        if (wl_tensor_parse(f, &refs[i], UINT64_MAX, &t, &err) != WL_OK) {
+        if (wl_tensor_parse(f, &list.v[i], UINT64_MAX, &t, &err) != WL_OK) {
             print_error("%s\n", err.msg);
             break;
         }
@@ -54,7 +53,7 @@ static double *load_dense(const char *model, const char *name, size_t *rows, siz
         wl_tensor_clear(&t);
     }
 out:
-    wl_tensor_refs_free(refs, n_refs);
+    wl_tensor_refs_clear(&list);
     wl_onnx_close(f);
     return w;
 }
