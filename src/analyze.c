@@ -304,7 +304,8 @@ typedef struct job {
     const char *zero_point, *scale; /* dequantization tensors (names borrowed from the graph) */
     int64_t quant_axis;
     uint64_t cost;         /* ~ flops, for largest-first scheduling */
-    uint64_t mem;          /* bytes the job holds while it runs */
+    uint64_t tensor_bytes; /* the widened tensor (a worker's reused buffer) */
+    uint64_t work;         /* bytes the job allocates beyond that while it runs */
 } job;
 
 /* State shared by the classification of every tensor of one model. */
@@ -394,18 +395,10 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
         jb->quant_axis = u->quant_axis;
     }
     jb->cost = slices * (rows * cols * k + k * k * k);
-    /* the widened tensor, a slice copy (conv), the Gram, an SVD copy, eigen/singular values */
-    jb->mem = 8 * (t->n_elems + (rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
+    /* a slice copy (conv), the Gram, an SVD copy, eigen/singular values */
+    jb->tensor_bytes = 8 * t->n_elems;
+    jb->work = 8 * ((rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
     return WL_OK;
-}
-
-/* FNV-1a over a tensor's stored bytes, to find byte-identical copies cheaply. */
-static uint64_t payload_hash(const wl_payload *p)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < p->len; i++)
-        h = (h ^ p->data[i]) * 1099511628211ULL;
-    return h;
 }
 
 static int has_bytes(const wl_tensor *t)
@@ -414,7 +407,9 @@ static int has_bytes(const wl_tensor *t)
 }
 
 /* An earlier tensor with the same dtype, dims and stored bytes that became a layer, or -1. Only
- * same-shaped candidates are read, so most tensors cost nothing here. */
+ * same-shaped candidates are compared, and memcmp stops at the first differing byte, so two
+ * different tensors cost a page or so. (A hash would read, and fault in, every candidate's
+ * whole payload for every later tensor of its shape: 32 GB on a 1 GB model, bench/README.md.) */
 static long find_alias(const model_ctx *m, size_t i, wl_err *err, wl_status *st)
 {
     const wl_tensor *t = &m->hdrs[i];
@@ -422,7 +417,6 @@ static long find_alias(const model_ctx *m, size_t i, wl_err *err, wl_status *st)
     if (!has_bytes(t) || t->n_elems == 0)
         return -1;
     wl_payload mine = {0};
-    uint64_t h = 0;
     long found = -1;
     const job *jobs = m->jobs.v;
     for (size_t j = 0; j < m->jobs.n && found < 0; j++) {
@@ -435,13 +429,11 @@ static long find_alias(const model_ctx *m, size_t i, wl_err *err, wl_status *st)
         if (mine.data == NULL) {
             if ((*st = wl_tensor_map_payload(m->f, t, &mine, err)) != WL_OK)
                 return -1;
-            h = payload_hash(&mine);
         }
         wl_payload theirs;
         if ((*st = wl_tensor_map_payload(m->f, o, &theirs, err)) != WL_OK)
             break;
-        if (theirs.len == mine.len && payload_hash(&theirs) == h &&
-            memcmp(theirs.data, mine.data, mine.len) == 0)
+        if (theirs.len == mine.len && memcmp(theirs.data, mine.data, mine.len) == 0)
             found = (long)j;
         wl_payload_unmap(&theirs);
     }
@@ -630,8 +622,25 @@ out:
     return st;
 }
 
-/* Widens and scores one layer. */
-static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wl_err *err)
+/* A worker's widening buffer, kept across its jobs: glibc gives a freed large buffer back to
+ * the kernel, and the next job would fault it in again, zero-filled (bench/README.md). */
+typedef struct wbuf {
+    double *v;
+    size_t cap; /* values */
+} wbuf;
+
+static double *wbuf_get(wbuf *b, size_t n)
+{
+    if (n > b->cap) {
+        free(b->v);
+        b->v = malloc(n * sizeof *b->v);
+        b->cap = b->v ? n : 0;
+    }
+    return b->v;
+}
+
+/* Widens (into buf, grown as needed) and scores one layer. */
+static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wbuf *buf, wl_err *err)
 {
     const wl_tensor *t = &m->hdrs[jb->hdr];
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
@@ -639,7 +648,7 @@ static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wl_err 
     if (jb->mrank == 4)
         block *= (uint64_t)(jb->mdims[2] * jb->mdims[3]);
     wl_status st;
-    double *w = malloc((size_t)(t->n_elems ? t->n_elems : 1) * sizeof *w);
+    double *w = wbuf_get(buf, (size_t)(t->n_elems ? t->n_elems : 1));
     if (w == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory for %llu values",
                      (unsigned long long)t->n_elems);
@@ -679,23 +688,24 @@ static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wl_err 
 out:
     if (st != WL_OK)
         wl_err_wrap(err, "tensor '%s'", l->name);
-    free(w);
     return st;
 }
 
 /* ------------------------------------------------------------------ worker pool */
 
-/* Workers take jobs largest first. A job starts only when the bytes held by running jobs plus
- * its own fit the budget (64 MB + 3 x the largest job), so a job that would break it runs alone.
- * Each job writes only its own row, so the output order and bits do not depend on the number
- * of workers. */
+/* Workers take jobs largest first. Each keeps one widening buffer across its jobs. A job
+ * starts only when the bytes held (the workers' buffers plus the running jobs' work memory)
+ * plus what it adds fit the budget, 64 MB + 3 x the largest matrix in float64 (issue #4), or
+ * when nothing else runs: a matrix that would break the bound runs alone. Each job writes only
+ * its own row, so the output order and bits do not depend on the number of workers. */
 typedef struct pool {
     const model_ctx *m;
     const wl_options *opts;
     job **order; /* jobs sorted by cost, descending */
     size_t n_jobs, next, done;
     wl_layer *layers;
-    uint64_t budget, in_use;
+    uint64_t budget, in_use; /* in_use: workers' buffers plus running jobs' work */
+    size_t running;
     int failed;
     wl_err err;
     pthread_mutex_t mu;
@@ -705,25 +715,50 @@ typedef struct pool {
 static void *worker(void *arg)
 {
     pool *p = arg;
+    wbuf buf = {NULL, 0};
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (!p->failed && p->next < p->n_jobs &&
-               p->in_use > 0 && p->in_use + p->order[p->next]->mem > p->budget)
+        job *jb = NULL;
+        uint64_t need = 0;
+        for (;;) {
+            if (p->failed || p->next >= p->n_jobs)
+                break;
+            jb = p->order[p->next];
+            uint64_t have = 8 * (uint64_t)buf.cap;
+            if (jb->tensor_bytes > have && buf.v != NULL) {
+                /* The buffer must grow: give the old one back first, so that what is held
+                 * never exceeds one buffer per worker. */
+                free(buf.v);
+                buf.v = NULL;
+                buf.cap = 0;
+                p->in_use -= have;
+                have = 0;
+            }
+            need = jb->work + (jb->tensor_bytes > have ? jb->tensor_bytes - have : 0);
+            if (p->running == 0 || p->in_use + need <= p->budget)
+                break;
+            jb = NULL;
             pthread_cond_wait(&p->cv, &p->mu);
-        if (p->failed || p->next >= p->n_jobs) {
+        }
+        if (jb == NULL) {
+            p->in_use -= 8 * (uint64_t)buf.cap;
+            pthread_cond_broadcast(&p->cv);
             pthread_mutex_unlock(&p->mu);
+            free(buf.v);
             return NULL;
         }
-        job *jb = p->order[p->next++];
-        p->in_use += jb->mem;
+        p->next++;
+        p->running++;
+        p->in_use += need;
         pthread_mutex_unlock(&p->mu);
 
         wl_err err;
         wl_err_clear(&err);
-        wl_status st = run_job(p->m, jb, &p->layers[jb->slot], &err);
+        wl_status st = run_job(p->m, jb, &p->layers[jb->slot], &buf, &err);
 
         pthread_mutex_lock(&p->mu);
-        p->in_use -= jb->mem;
+        p->running--;
+        p->in_use -= jb->work;
         p->done++;
         if (st != WL_OK && !p->failed) {
             p->failed = 1;
@@ -756,11 +791,11 @@ static wl_status run_pool(const model_ctx *m, wl_err *err)
     p.order = malloc(n_jobs * sizeof *p.order);
     if (p.order == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory");
-    uint64_t largest = 0;
+    uint64_t largest = 0; /* the largest matrix in float64 (issue #4's memory bound) */
     for (size_t i = 0; i < n_jobs; i++) {
         p.order[i] = &jobs[i];
-        if (jobs[i].mem > largest)
-            largest = jobs[i].mem;
+        if (jobs[i].tensor_bytes > largest)
+            largest = jobs[i].tensor_bytes;
     }
     qsort(p.order, n_jobs, sizeof *p.order, cmp_job_cost);
     p.budget = ((uint64_t)64 << 20) + 3 * largest;
