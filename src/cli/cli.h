@@ -5,6 +5,10 @@
 #ifndef WL_CLI_H
 #define WL_CLI_H
 
+#include "weightlint.h"
+
+#include <stdint.h>
+
 int cli_analyze_main(int argc, char **argv);
 int cli_check_main(int argc, char **argv);
 int cli_compare_main(int argc, char **argv);
@@ -14,5 +18,16 @@ int cli_report_main(int argc, char **argv);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "weightlint: warning: <msg>" to stderr. */
 void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Shared option values (cli_args.c): each prints "weightlint: error: --opt 'x': expected ..."
+ * and returns -1 on a bad value, 0 with *out set otherwise. */
+int cli_parse_seed(const char *arg, uint64_t *out);
+int cli_parse_threads(const char *arg, int *out);
+int cli_parse_compat(const char *arg, wl_compat *out);
+/* Prints the unknown-option error of a command (after getopt_long returned '?') and the
+ * pointer to its --help; returns WL_EXIT_USAGE. */
+int cli_bad_option(const char *cmd, char **argv);
+/* -1 (after printing why) when both --config and --preset were given. */
+int cli_config_xor_preset(const char *config, const char *preset);
 
 #endif

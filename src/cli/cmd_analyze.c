@@ -453,7 +453,7 @@ int cli_analyze_main(int argc, char **argv)
     const char *output = NULL, *layers = NULL, *evals_dir = NULL;
     wl_compat compat = WL_COMPAT_NONE;
     int mp = 0, rnd = 0, progress = -1, threads = 0, fast = 0;
-    unsigned long long seed = 0;
+    uint64_t seed = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -475,14 +475,8 @@ int cli_analyze_main(int argc, char **argv)
             output = optarg;
             break;
         case OPT_COMPAT:
-            if (strcmp(optarg, "ww") == 0)
-                compat = WL_COMPAT_WW;
-            else if (strcmp(optarg, "none") == 0)
-                compat = WL_COMPAT_NONE;
-            else {
-                cli_error("--compat '%s': expected ww or none", optarg);
+            if (cli_parse_compat(optarg, &compat) != 0)
                 return WL_EXIT_USAGE;
-            }
             break;
         case OPT_LAYERS:
             layers = optarg;
@@ -493,29 +487,17 @@ int cli_analyze_main(int argc, char **argv)
         case OPT_RAND:
             rnd = 1;
             break;
-        case OPT_SEED: {
-            char *end;
-            errno = 0;
-            seed = strtoull(optarg, &end, 10);
-            if (errno || *end || end == optarg || optarg[0] == '-') {
-                cli_error("--seed '%s': expected a non-negative integer", optarg);
+        case OPT_SEED:
+            if (cli_parse_seed(optarg, &seed) != 0)
                 return WL_EXIT_USAGE;
-            }
             break;
-        }
         case OPT_EVALS:
             evals_dir = optarg;
             break;
-        case OPT_THREADS: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 1 || v > 16) {
-                cli_error("--threads '%s': expected an integer from 1 to 16", optarg);
+        case OPT_THREADS:
+            if (cli_parse_threads(optarg, &threads) != 0)
                 return WL_EXIT_USAGE;
-            }
-            threads = (int)v;
             break;
-        }
         case OPT_FAST:
             fast = 1;
             break;
@@ -529,12 +511,7 @@ int cli_analyze_main(int argc, char **argv)
             fputs(analyze_help, stdout);
             return WL_EXIT_OK;
         default:
-            if (optopt)
-                cli_error("analyze: option '-%c' is unknown or needs a value", optopt);
-            else
-                cli_error("analyze: unknown option '%s'", argv[optind - 1]);
-            fputs("Run 'weightlint analyze --help' for the options.\n", stderr);
-            return WL_EXIT_USAGE;
+            return cli_bad_option("analyze", argv);
         }
     }
     if (optind >= argc) {

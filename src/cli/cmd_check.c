@@ -339,31 +339,16 @@ static int parse_args(int argc, char **argv, check_opts *o)
             o->randomize = 1;
             break;
         case OPT_SEED:
-            errno = 0;
-            o->seed = strtoull(optarg, &end, 10);
-            if (errno || *end || end == optarg || optarg[0] == '-') {
-                cli_error("--seed '%s': expected a non-negative integer", optarg);
+            if (cli_parse_seed(optarg, &o->seed) != 0)
                 return WL_EXIT_USAGE;
-            }
             break;
-        case OPT_THREADS: {
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 1 || v > 16) {
-                cli_error("--threads '%s': expected an integer from 1 to 16", optarg);
+        case OPT_THREADS:
+            if (cli_parse_threads(optarg, &o->threads) != 0)
                 return WL_EXIT_USAGE;
-            }
-            o->threads = (int)v;
             break;
-        }
         case OPT_COMPAT:
-            if (strcmp(optarg, "ww") == 0)
-                o->compat = WL_COMPAT_WW;
-            else if (strcmp(optarg, "none") == 0)
-                o->compat = WL_COMPAT_NONE;
-            else {
-                cli_error("--compat '%s': expected ww or none", optarg);
+            if (cli_parse_compat(optarg, &o->compat) != 0)
                 return WL_EXIT_USAGE;
-            }
             break;
         case OPT_CACHE:
             o->cache_dir = optarg;
@@ -372,20 +357,11 @@ static int parse_args(int argc, char **argv, check_opts *o)
             fputs(check_help, stdout);
             return -1;
         default:
-            if (optopt && optopt < 256)
-                cli_error("check: option '-%c' is unknown or needs a value", optopt);
-            else
-                cli_error("check: unknown option or missing value: '%s'", argv[optind - 1]);
-            fputs("Run 'weightlint check --help' for the options.\n", stderr);
-            return WL_EXIT_USAGE;
+            return cli_bad_option("check", argv);
         }
     }
-    if (o->config && o->preset) {
-        cli_error("--config and --preset cannot be combined (a rules file can say "
-                  "'extends: %s')",
-                  o->preset);
+    if (cli_config_xor_preset(o->config, o->preset) != 0)
         return WL_EXIT_USAGE;
-    }
     if (o->output && !o->has_format) {
         if (format_from_extension(o->output, &o->format) != 0) {
             cli_error("-o '%s': give --format (no known extension: .json, .sarif, .xml, .md)",

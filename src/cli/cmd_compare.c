@@ -157,24 +157,13 @@ static int parse_args(int argc, char **argv, compare_opts *o)
         case OPT_CACHE:
             o->cache = optarg;
             break;
-        case OPT_THREADS: {
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 1 || v > 16) {
-                cli_error("--threads '%s': expected an integer from 1 to 16", optarg);
+        case OPT_THREADS:
+            if (cli_parse_threads(optarg, &o->threads) != 0)
                 return WL_EXIT_USAGE;
-            }
-            o->threads = (int)v;
             break;
-        }
         case OPT_COMPAT:
-            if (strcmp(optarg, "ww") == 0)
-                o->compat = WL_COMPAT_WW;
-            else if (strcmp(optarg, "none") == 0)
-                o->compat = WL_COMPAT_NONE;
-            else {
-                cli_error("--compat '%s': expected ww or none", optarg);
+            if (cli_parse_compat(optarg, &o->compat) != 0)
                 return WL_EXIT_USAGE;
-            }
             break;
         case OPT_BASE_LABEL:
             o->base_label = optarg;
@@ -183,20 +172,11 @@ static int parse_args(int argc, char **argv, compare_opts *o)
             fputs(compare_help, stdout);
             return -1;
         default:
-            if (optopt && optopt < 256)
-                cli_error("compare: option '-%c' is unknown or needs a value", optopt);
-            else
-                cli_error("compare: unknown option or missing value: '%s'", argv[optind - 1]);
-            fputs("Run 'weightlint compare --help' for the options.\n", stderr);
-            return WL_EXIT_USAGE;
+            return cli_bad_option("compare", argv);
         }
     }
-    if (o->config && o->preset) {
-        cli_error("--config and --preset cannot be combined (a rules file can say "
-                  "'extends: %s')",
-                  o->preset);
+    if (cli_config_xor_preset(o->config, o->preset) != 0)
         return WL_EXIT_USAGE;
-    }
     if (o->output && !o->has_format) {
         if (format_from_extension(o->output, &o->format) != 0) {
             cli_error("-o '%s': give --format (no known extension: .json, .md)", o->output);
