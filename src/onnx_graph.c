@@ -36,16 +36,6 @@ enum {
     MODEL_GRAPH = 7,
 };
 
-static char *dup_n(const uint8_t *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
 typedef struct node_list {
     wl_node *v;
     size_t n, cap;
@@ -57,7 +47,7 @@ static wl_status push_str(char ***arr, size_t *n, const uint8_t *s, size_t len, 
     if (v == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
     *arr = v;
-    v[*n] = dup_n(s, len);
+    v[*n] = wl_pb_strdup(s, len);
     if (v[*n] == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
     (*n)++;
@@ -172,11 +162,11 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
             break;
         case NODE_NAME:
             free(nd->name);
-            nd->name = dup_n(fld.data, fld.len);
+            nd->name = wl_pb_strdup(fld.data, fld.len);
             break;
         case NODE_OP_TYPE:
             free(nd->op_type);
-            nd->op_type = dup_n(fld.data, fld.len);
+            nd->op_type = wl_pb_strdup(fld.data, fld.len);
             break;
         default:
             break;

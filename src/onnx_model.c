@@ -54,16 +54,6 @@ enum {
     ENTRY_VALUE = 2,
 };
 
-static char *dup_n(const uint8_t *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p == NULL)
-        return NULL;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
 /* ------------------------------------------------------------------ open/close */
 
 /* The walk of the ModelProto failed at the field whose tag is at byte at. When that field is
@@ -128,7 +118,7 @@ wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err)
         return WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
     f->path = strdup(path);
     const char *slash = strrchr(path, '/');
-    f->dir = slash ? dup_n((const uint8_t *)path, (size_t)(slash - path) + (slash == path))
+    f->dir = slash ? wl_pb_strdup((const uint8_t *)path, (size_t)(slash - path) + (slash == path))
                    : strdup(".");
     f->producer = strdup("");
     if (f->path == NULL || f->dir == NULL || f->producer == NULL) {
@@ -268,7 +258,7 @@ wl_status wl_tensor_refs_push(wl_tensor_refs *l, const wl_pb_field *fld, wl_tens
     r->offset = fld->offset;
     r->origin = origin;
     r->graph_path = strdup(graph_path);
-    r->name_hint = hint ? dup_n(hint, hint_len) : NULL;
+    r->name_hint = hint ? wl_pb_strdup(hint, hint_len) : NULL;
     if (r->graph_path == NULL || (hint != NULL && r->name_hint == NULL)) {
         free(r->graph_path);
         free(r->name_hint);
@@ -374,7 +364,7 @@ static wl_status parse_external_entry(const uint8_t *base, const wl_pb_field *fl
         return st;
     if (key == NULL || val == NULL)
         return WL_OK;
-    char *v = dup_n(val, val_len);
+    char *v = wl_pb_strdup(val, val_len);
     if (v == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory");
     if (key_len == 8 && memcmp(key, "location", 8) == 0) {
@@ -495,7 +485,7 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
                 break;
             }
             free(t->name);
-            t->name = dup_n(fld.data, fld.len);
+            t->name = wl_pb_strdup(fld.data, fld.len);
             if (t->name == NULL)
                 st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
             break;

@@ -6,6 +6,7 @@
 
 #include "wl_err.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void wl_pb_init(wl_pb_reader *r, const uint8_t *base, const uint8_t *data, size_t len)
@@ -123,4 +124,14 @@ wl_status wl_pb_next(wl_pb_reader *r, wl_pb_field *f, int *has, wl_err *err)
     }
     *has = 1;
     return WL_OK;
+}
+
+char *wl_pb_strdup(const uint8_t *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
 }

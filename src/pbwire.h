@@ -41,4 +41,8 @@ WL_NODISCARD wl_status wl_pb_next(wl_pb_reader *r, wl_pb_field *f, int *has, wl_
  * longer than 10 bytes. */
 int wl_pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
 
+/* A NUL-terminated, malloc'd copy of the n bytes at s (a string field); NULL when out of
+ * memory. Caller frees. */
+char *wl_pb_strdup(const uint8_t *s, size_t n);
+
 #endif
