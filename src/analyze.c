@@ -32,6 +32,12 @@
  * (its absolute floor is ~eps64 * lambda_max), so the rank columns take them from dgesdd. */
 #define WL_GRAM_COND_LIMIT 1e-12
 #define WL_CONV_SCALE 0.70710678118654757 /* sqrt(1/2): conv2d_norm with pool=True (§3.3) */
+/* A matrix of at least this many elements (an LLM's embedding table: 128256 x 2048 = 2.6e8) is
+ * scored alone with two BLAS threads (1.6 s vs 2.6 s, perf-floor.md §2); every other matrix
+ * with one BLAS thread per worker. The rule depends on the matrix only, never on the worker
+ * count or on timing, so results stay bit-identical whatever --threads says. */
+#define WL_HUGE_ELEMS ((uint64_t)64 << 20)
+#define WL_HUGE_BLAS_THREADS 2
 
 /* WeightWatcher's N, M, rf for a rank-2 or rank-4 shape, including quirks A and B (§3.2). */
 static void ww_dimensions(const int64_t *d, int rank, wl_layer *l)
@@ -305,6 +311,7 @@ typedef struct job {
     int64_t quant_axis;
     uint64_t cost;         /* ~ flops, for largest-first scheduling */
     uint64_t tensor_bytes; /* the widened tensor (a worker's reused buffer) */
+    int exclusive;         /* huge: runs alone, with WL_HUGE_BLAS_THREADS BLAS threads */
     uint64_t work;         /* bytes the job allocates beyond that while it runs */
 } job;
 
@@ -397,6 +404,7 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     jb->cost = slices * (rows * cols * k + k * k * k);
     /* a slice copy (conv), the Gram, an SVD copy, eigen/singular values */
     jb->tensor_bytes = 8 * t->n_elems;
+    jb->exclusive = rows * cols >= WL_HUGE_ELEMS;
     jb->work = 8 * ((rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
     return WL_OK;
 }
@@ -706,6 +714,7 @@ typedef struct pool {
     wl_layer *layers;
     uint64_t budget, in_use; /* in_use: workers' buffers plus running jobs' work */
     size_t running;
+    int exclusive_running; /* a huge job holds the machine */
     int failed;
     wl_err err;
     pthread_mutex_t mu;
@@ -735,7 +744,8 @@ static void *worker(void *arg)
                 have = 0;
             }
             need = jb->work + (jb->tensor_bytes > have ? jb->tensor_bytes - have : 0);
-            if (p->running == 0 || p->in_use + need <= p->budget)
+            int fits = p->running == 0 || p->in_use + need <= p->budget;
+            if (!p->exclusive_running && fits && (!jb->exclusive || p->running == 0))
                 break;
             jb = NULL;
             pthread_cond_wait(&p->cv, &p->mu);
@@ -750,6 +760,10 @@ static void *worker(void *arg)
         p->next++;
         p->running++;
         p->in_use += need;
+        if (jb->exclusive) {
+            p->exclusive_running = 1;
+            openblas_set_num_threads(WL_HUGE_BLAS_THREADS);
+        }
         pthread_mutex_unlock(&p->mu);
 
         wl_err err;
@@ -757,6 +771,10 @@ static void *worker(void *arg)
         wl_status st = run_job(p->m, jb, &p->layers[jb->slot], &buf, &err);
 
         pthread_mutex_lock(&p->mu);
+        if (jb->exclusive) {
+            openblas_set_num_threads(1);
+            p->exclusive_running = 0;
+        }
         p->running--;
         p->in_use -= jb->work;
         p->done++;
@@ -805,8 +823,8 @@ static wl_status run_pool(const model_ctx *m, wl_err *err)
     int n_threads = opts->threads > 0 ? opts->threads : 2;
     if ((size_t)n_threads > n_jobs)
         n_threads = (int)n_jobs;
-    /* BLAS runs single-threaded inside each worker; a lone matrix gets the BLAS threads. */
-    openblas_set_num_threads(n_threads == 1 && opts->threads == 0 ? 2 : 1);
+    /* BLAS runs single-threaded inside each worker; huge matrices get two (WL_HUGE_ELEMS). */
+    openblas_set_num_threads(1);
     pthread_t tids[16];
     if (n_threads > 16)
         n_threads = 16;
