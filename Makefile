@@ -64,7 +64,8 @@ all: $(BIN) build/weightlint
 build/weightlint: $(BIN)
 	ln -sf $(MODE)/weightlint $@
 
-$(GEN)/onnx/onnx.pb-c.c $(GEN)/onnx/onnx.pb-c.h: $(ONNX_PROTO_DIR)/onnx/onnx.proto
+# One protoc-c run makes both files (grouped target: -j2 must not run it twice at once).
+$(GEN)/onnx/onnx.pb-c.c $(GEN)/onnx/onnx.pb-c.h &: $(ONNX_PROTO_DIR)/onnx/onnx.proto
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) -I$(ONNX_PROTO_DIR) $(ONNX_PROTO_DIR)/onnx/onnx.proto
 
