@@ -280,12 +280,15 @@ static wl_status eval_layer(eval_ctx *c, const wl_layer *l, int *flagged, wl_sev
     }
 
     int alpha_ok = !collapsed && l->status == WL_LAYER_SUCCESS && isfinite(l->alpha);
+    /* singular values per slice: a shuffle can only change a spectrum with several of them */
+    double slice_evals = (double)l->num_evals / (double)(l->rf > 0 ? l->rf : 1);
 
     /* WL104 random-like: MP criterion, or the randomized-ESD distance */
     const wl_rule_cfg *rl = &cfg[WL_RULE_RANDOM_LIKE];
     int random_like = 0;
     if (!collapsed) {
-        if (l->has_rand && isfinite(l->rand_distance) && l->rand_distance <= rl->param[2]) {
+        if (l->has_rand && isfinite(l->rand_distance) && l->rand_distance <= rl->param[2] &&
+            slice_evals >= rl->param[3]) {
             random_like = 1;
             st = add(c, l, WL_RULE_RANDOM_LIKE, rl, "rand_distance", l->rand_distance, "<=",
                      rl->param[2],
@@ -342,11 +345,14 @@ static wl_status eval_layer(eval_ctx *c, const wl_layer *l, int *flagged, wl_sev
 
     const wl_rule_cfg *ct = &cfg[WL_RULE_CORRELATION_TRAP];
     if (l->has_rand && l->rand_num_spikes >= 0 && (double)l->rand_num_spikes >= ct->param[0] &&
+        l->rand_bulk_max > 0 && l->max_rand_eval >= ct->param[1] * l->rand_bulk_max &&
+        slice_evals >= ct->param[2] &&
         (st = add(c, l, WL_RULE_CORRELATION_TRAP, ct, "rand_num_spikes",
                   (double)l->rand_num_spikes, ">=", ct->param[0],
                   "%lld correlation trap%s: eigenvalues of the shuffled weights beyond the MP "
-                  "bulk edge (large individual weights)",
-                  (long long)l->rand_num_spikes, l->rand_num_spikes == 1 ? "" : "s")))
+                  "bulk edge, the largest %.1fx the edge (large individual weights)",
+                  (long long)l->rand_num_spikes, l->rand_num_spikes == 1 ? "" : "s",
+                  l->max_rand_eval / l->rand_bulk_max)))
         goto done;
 
     const wl_rule_cfg *ph = &cfg[WL_RULE_PHASE];

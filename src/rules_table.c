@@ -123,16 +123,21 @@ static const wl_rule_info rule_table[WL_RULE_COUNT] = {
          "under-trained and spurious-alpha for the layer.\n"
          "\n"
          "Typical false positives: fixed, non-learned matrices (random projections, Fourier or\n"
-         "mel bases), and tiny layers whose spectrum cannot show structure.\n"
+         "mel bases), and tiny layers whose spectrum cannot show structure. The rand_distance\n"
+         "test is skipped when a slice has fewer than min_slice_evals singular values: a\n"
+         "depthwise kernel's [C, 1] slices have one each, which a shuffle cannot change, so\n"
+         "their distance is ~0 whatever the weights.\n"
          "\n"
          "What to do: check that the export holds the trained weights (not a fresh\n"
          "initialization) and that the layer receives gradient. For a fixed matrix, add an\n"
          "ignore entry with the reason.",
-         3,
+         4,
          {{"alpha_min", WL_PARAM_NUMBER, 6.0, "and alpha > alpha_min"},
           {"min_softrank", WL_PARAM_NUMBER, 0.9, "and mp_softrank >= min_softrank"},
           {"max_rand_distance", WL_PARAM_NUMBER, 0.01,
-           "or rand_distance <= max_rand_distance (with --randomize)"}}},
+           "or rand_distance <= max_rand_distance (with --randomize)"},
+          {"min_slice_evals", WL_PARAM_COUNT, 10,
+           "the rand_distance test needs this many singular values per slice"}}},
     [WL_RULE_CORRELATION_TRAP] =
         {WL_RULE_CORRELATION_TRAP, "WL105", "correlation-trap", WL_SCOPE_LAYER, WL_SEV_WARNING,
          "large individual weights survive shuffling (correlation traps)",
@@ -143,12 +148,21 @@ static const wl_rule_info rule_table[WL_RULE_COUNT] = {
          "too large a learning rate and can hurt generalization. Evaluated only when the\n"
          "randomized ESD was computed.\n"
          "\n"
+         "To count, the largest shuffled eigenvalue must stand min_ratio times above the\n"
+         "shuffled bulk edge: a conv layer's slices have different scales, so its pooled\n"
+         "shuffled spectrum is a mixture of Marchenko-Pastur laws whose upper edge the single\n"
+         "MP fit places too low (1.1-4x on the conv layers of ISNet and PP-OCR, see\n"
+         "docs/rules.md); and layers with fewer than min_slice_evals singular values per slice\n"
+         "(depthwise kernels) are not judged.\n"
+         "\n"
          "Typical false positives: layers with deliberate outlier channels (some LLM layers),\n"
-         "quantization artefacts.\n"
+         "re-parameterized convs (RepVGG-style merged branches), quantization artefacts.\n"
          "\n"
          "What to do: look for the outlier weights; lower the learning rate or clip weights.",
-         1,
-         {{"min_traps", WL_PARAM_COUNT, 1, "fire when rand_num_spikes >= min_traps"}}},
+         3,
+         {{"min_traps", WL_PARAM_COUNT, 1, "fire when rand_num_spikes >= min_traps"},
+          {"min_ratio", WL_PARAM_NUMBER, 5.0, "and max_rand_eval >= min_ratio x rand_bulk_max"},
+          {"min_slice_evals", WL_PARAM_COUNT, 10, "and this many singular values per slice"}}},
     [WL_RULE_FIT_UNRELIABLE] =
         {WL_RULE_FIT_UNRELIABLE, "WL106", "fit-unreliable", WL_SCOPE_LAYER, WL_SEV_INFO,
          "the power-law fit cannot be trusted: alpha says little about this layer",

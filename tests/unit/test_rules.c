@@ -434,15 +434,34 @@ static void test_eval_randomize(void **state)
     static const lcase cases[] = {
         {"a", 200, 3.0, 0.05, 3.0, 40, 30, 0.1, 0.5, 1.0, 30.0, 0, 0, 0},
         {"b", 200, 3.0, 0.05, 3.0, 40, 30, 0.1, 0.5, 1.0, 30.0, 0, 0, 0},
+        {"c", 200, 3.0, 0.05, 3.0, 40, 30, 0.1, 0.5, 1.0, 30.0, 0, 0, 0},
+        {"d", 25, 3.0, 0.05, 3.0, 20, 30, 0.1, 0.5, 1.0, 30.0, 0, 0, 0},
     };
     wl_rules *r = rules_from("");
-    wl_analysis *a = make_analysis("x.onnx", cases, 2);
+    wl_analysis *a = make_analysis("x.onnx", cases, 4);
     a->layers[0].has_rand = 1;
     a->layers[0].rand_distance = 0.002;
     a->layers[0].rand_num_spikes = 0;
+    /* b: two shuffled eigenvalues beyond the edge, the largest 6x it: a trap */
     a->layers[1].has_rand = 1;
     a->layers[1].rand_distance = 0.3;
     a->layers[1].rand_num_spikes = 2;
+    a->layers[1].rand_bulk_max = 2.0;
+    a->layers[1].max_rand_eval = 12.0;
+    /* c: spikes, but only 1.5x the edge (a conv layer's pooled slices): not a trap */
+    a->layers[2].has_rand = 1;
+    a->layers[2].rand_distance = 0.3;
+    a->layers[2].rand_num_spikes = 3;
+    a->layers[2].rand_bulk_max = 2.0;
+    a->layers[2].max_rand_eval = 3.0;
+    /* d: a depthwise 5x5 kernel (one singular value per slice): a distance of ~0 and a huge
+     * shuffled outlier say nothing about the weights */
+    a->layers[3].rf = 25;
+    a->layers[3].has_rand = 1;
+    a->layers[3].rand_distance = 1e-9;
+    a->layers[3].rand_num_spikes = 5;
+    a->layers[3].rand_bulk_max = 1.0;
+    a->layers[3].max_rand_eval = 50.0;
     wl_findings f = {0};
     wl_err err = {0};
     char got[512];
@@ -451,6 +470,7 @@ static void test_eval_randomize(void **state)
     assert_string_equal(got, "a:WL104 b:WL105");
     assert_string_equal(f.items[0].metric, "rand_distance");
     assert_non_null(strstr(f.items[1].message, "2 correlation traps"));
+    assert_non_null(strstr(f.items[1].message, "6.0x the edge"));
     wl_findings_clear(&f);
     free_analysis(a);
     wl_rules_free(r);
