@@ -445,7 +445,6 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
     wl_pb_field fld;
     int has;
     wl_status st;
-    int has_location_field = 0;
     wl_pb_init(&r, f->data, ref->msg, ref->len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         switch (fld.number) {
@@ -521,7 +520,6 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
                 st = parse_external_entry(f->data, &fld, t, err);
             break;
         case TENSOR_DATA_LOCATION:
-            has_location_field = 1;
             t->is_external = fld.varint == 1;
             break;
         case TENSOR_SEGMENT:
@@ -534,7 +532,6 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
         if (st != WL_OK)
             break;
     }
-    (void)has_location_field;
     if (t->name == NULL && st == WL_OK) {
         t->name = strdup("");
         if (t->name == NULL)
