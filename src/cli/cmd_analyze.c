@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "columns.h"
 #include "json_out.h"
+#include "report.h"
 #include "weightlint.h"
 
 #include <errno.h>
@@ -80,29 +81,6 @@ static void on_progress(void *ctx, const char *layer, size_t done, size_t total)
 
 /* ------------------------------------------------------------------ text */
 
-static void fmt_num(char *buf, size_t n, double v)
-{
-    if (isnan(v))
-        snprintf(buf, n, "nan");
-    else if (isinf(v))
-        snprintf(buf, n, v > 0 ? "inf" : "-inf");
-    else if (v != 0.0 && (fabs(v) >= 1e6 || fabs(v) < 1e-3))
-        snprintf(buf, n, "%.3e", v);
-    else
-        snprintf(buf, n, "%.4f", v);
-}
-
-static void shape_str(char *buf, size_t n, const int64_t *shape, int rank)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < rank && used < n; i++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? "x" : "",
-                                 (long long)shape[i]);
-    if (rank == 0)
-        snprintf(buf, n, "scalar");
-}
-
 static void write_text(FILE *out, const wl_analysis *a)
 {
     fprintf(out, "%s  (%s mode; %zu tensors: %zu analyzed, %zu skipped, %zu fit failed, %zu "
@@ -118,19 +96,19 @@ static void write_text(FILE *out, const wl_analysis *a)
         for (size_t i = 0; i < a->n_layers; i++) {
             const wl_layer *l = &a->layers[i];
             char shape[64], al[24], aw[24], d[24], lm[24], sr[24], mp[24];
-            shape_str(shape, sizeof shape, l->shape, l->rank);
+            wl_report_shape_str(l->shape, l->rank, shape, sizeof shape);
             if (l->status == WL_LAYER_NONFINITE) {
                 fprintf(out, "  %-32s %-14s  non-finite weight %g at flat index %llu\n", l->name,
                         shape, l->nonfinite_value, (unsigned long long)l->nonfinite_index);
                 continue;
             }
-            fmt_num(al, sizeof al, l->alpha);
-            fmt_num(aw, sizeof aw, l->alpha_weighted);
-            fmt_num(d, sizeof d, l->D);
-            fmt_num(lm, sizeof lm, l->lambda_max);
-            fmt_num(sr, sizeof sr, l->stable_rank);
+            wl_report_num(l->alpha, al, sizeof al);
+            wl_report_num(l->alpha_weighted, aw, sizeof aw);
+            wl_report_num(l->D, d, sizeof d);
+            wl_report_num(l->lambda_max, lm, sizeof lm);
+            wl_report_num(l->stable_rank, sr, sizeof sr);
             if (l->has_mp)
-                fmt_num(mp, sizeof mp, l->mp_softrank);
+                wl_report_num(l->mp_softrank, mp, sizeof mp);
             else
                 snprintf(mp, sizeof mp, "-");
             const char *st = l->status == WL_LAYER_FIT_FAILED ? "fit failed" : l->warning;
@@ -148,12 +126,12 @@ static void write_text(FILE *out, const wl_analysis *a)
     if (a->n_layers == a->n_nonfinite)
         goto skipped; /* no mean to show */
     char v[6][24];
-    fmt_num(v[0], 24, s->alpha);
-    fmt_num(v[1], 24, s->alpha_weighted);
-    fmt_num(v[2], 24, s->log_norm);
-    fmt_num(v[3], 24, s->log_spectral_norm);
-    fmt_num(v[4], 24, s->log_alpha_norm);
-    fmt_num(v[5], 24, s->stable_rank);
+    wl_report_num(s->alpha, v[0], 24);
+    wl_report_num(s->alpha_weighted, v[1], 24);
+    wl_report_num(s->log_norm, v[2], 24);
+    wl_report_num(s->log_spectral_norm, v[3], 24);
+    wl_report_num(s->log_alpha_norm, v[4], 24);
+    wl_report_num(s->stable_rank, v[5], 24);
     fprintf(out, "  summary: alpha=%s alpha_weighted=%s log_norm=%s log_spectral_norm=%s "
                  "log_alpha_norm=%s stable_rank=%s\n",
             v[0], v[1], v[2], v[3], v[4], v[5]);
@@ -212,7 +190,7 @@ static void write_csv(FILE *out, const wl_analysis *a)
     for (size_t i = 0; i < a->n_layers; i++) {
         const wl_layer *l = &a->layers[i];
         char shape[128];
-        shape_str(shape, sizeof shape, l->shape, l->rank);
+        wl_report_shape_str(l->shape, l->rank, shape, sizeof shape);
         csv_field(out, a->path);
         fputc(',', out);
         csv_field(out, l->id);
