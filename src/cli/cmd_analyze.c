@@ -51,6 +51,16 @@ static const char analyze_help[] =
     "Exit codes: 0 analysis done, 2 usage error, 3 model unreadable/malformed/unsupported,\n"
     "4 numerical, resource or internal failure.\n";
 
+/* How many tensors of a were skipped with this reason code. */
+static size_t skipped_count(const wl_analysis *a, const char *code)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->n_skipped; i++)
+        if (strcmp(a->skipped[i].reason_code, code) == 0)
+            k++;
+    return k;
+}
+
 typedef struct progress_state {
     int enabled;
     const char *model;
@@ -139,10 +149,7 @@ skipped:
     if (a->n_skipped > 0) {
         fprintf(out, "  skipped:");
         for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
-            size_t k = 0;
-            for (size_t i = 0; i < a->n_skipped; i++)
-                if (strcmp(a->skipped[i].reason_code, codes[c]) == 0)
-                    k++;
+            size_t k = skipped_count(a, codes[c]);
             if (k)
                 fprintf(out, " %s=%zu", codes[c], k);
         }
@@ -325,10 +332,7 @@ static void json_model(wl_json *j, const wl_analysis *a)
     wl_json_key(j, "skipped_by_reason");
     wl_json_begin_object(j);
     for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
-        size_t k = 0;
-        for (size_t i = 0; i < a->n_skipped; i++)
-            if (strcmp(a->skipped[i].reason_code, codes[c]) == 0)
-                k++;
+        size_t k = skipped_count(a, codes[c]);
         if (k) {
             wl_json_key(j, codes[c]);
             wl_json_int(j, (int64_t)k);
