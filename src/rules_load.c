@@ -25,11 +25,13 @@
 
 #define WL_RULES_MAX_BYTES   (1u << 20) /* a rules file is text written by hand */
 #define WL_RULES_MAX_DEPTH   8          /* extends chain; deeper is almost surely a cycle */
+#define WL_RULES_MAX_NESTING 64         /* mappings/lists inside each other */
 #define WL_RULES_MAX_ENTRIES 10000      /* overrides + ignores + compare keys per file */
 #define WL_RULES_FILENAME    ".weightlint.yaml"
 
 typedef struct loader {
     const char *file;     /* name used in messages */
+    const char *root;     /* resolved folder that `extends:` files must lie in (see load_base) */
     int is_preset;
     int depth;            /* extends depth */
     yaml_document_t doc;
@@ -38,8 +40,9 @@ typedef struct loader {
     wl_err *err;
 } loader;
 
-static wl_status load_text(const char *text, size_t len, const char *name, int is_preset,
-                           int depth, wl_rules **out, wl_err *err);
+static wl_status load_text(const char *text, size_t len, const char *name,
+                           const char *extends_root, int is_preset, int depth, wl_rules **out,
+                           wl_err *err);
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -110,8 +113,8 @@ static wl_status check_aliases(loader *L, yaml_node_t *n, int depth)
     if (L->seen[id - 1])
         return fail_at(L, n, "YAML aliases (*name) are not supported in rules files");
     L->seen[id - 1] = 1;
-    if (depth > 64)
-        return fail_at(L, n, "nesting deeper than 64 levels");
+    if (depth > WL_RULES_MAX_NESTING)
+        return fail_at(L, n, "nesting deeper than %d levels", WL_RULES_MAX_NESTING);
     if (n->type == YAML_SEQUENCE_NODE) {
         for (yaml_node_item_t *it = n->data.sequence.items.start;
              it < n->data.sequence.items.top; it++) {
@@ -153,6 +156,11 @@ static wl_status expect_map(loader *L, yaml_node_t *n, const char *what)
     char got[96];
     if (n->type == YAML_MAPPING_NODE)
         return check_duplicates(L, n);
+    /* A top level that is not a mapping means this is not a rules file at all; its content is
+     * never quoted, so a config that points at some other file cannot print it into a CI log. */
+    if (n == yaml_document_get_root_node(&L->doc))
+        return fail_at(L, n, "%s: expected a mapping, got %s (not a rules file)", what,
+                       n->type == YAML_SEQUENCE_NODE ? "a list" : "a scalar");
     describe(n, got, sizeof got);
     return fail_at(L, n, "%s: expected a mapping, got %s", what, got);
 }
@@ -722,7 +730,133 @@ out:
     return st;
 }
 
-/* Loads what `extends:` names: a preset, or a file relative to the extending file's folder. */
+/* Collapses "." and ".." components of an absolute path in place, without touching the file
+ * system, so a path can be judged before anything outside the root is opened or stat'ed. */
+static void normalize_path(char *p)
+{
+    char *out = p, *in = p;
+    while (*in) {
+        while (*in == '/')
+            in++;
+        char *end = strchr(in, '/');
+        size_t n = end ? (size_t)(end - in) : strlen(in);
+        if (n == 0)
+            break;
+        if (n == 1 && in[0] == '.') {
+            /* skip */
+        } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+            while (out > p && *--out != '/')
+                ;
+        } else {
+            *out++ = '/';
+            memmove(out, in, n);
+            out += n;
+        }
+        in += n;
+    }
+    if (out == p)
+        *out++ = '/';
+    *out = '\0';
+}
+
+static int path_within(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return path[0] == '/';
+    return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* The folder that a top-level rules file's `extends:` chain is confined to: the enclosing
+ * repository (the nearest ancestor holding .git), else the folder holding the file. A pull
+ * request controls .weightlint.yaml, so without this bound `extends: ../../etc/passwd` would
+ * let it open, and print into the job log, any file the runner can read. */
+static wl_status find_root(const char *file, char *root, wl_err *err)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(file, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == file)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
+    if (!realpath(dir, root)) {
+        wl_status st = WL_FAIL(err, WL_E_IO, "%s: cannot resolve the rules file's folder: %s",
+                               file, strerror(errno));
+        err->sys_errno = errno;
+        return st;
+    }
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s", root);
+    for (;;) {
+        char git[PATH_MAX + 8];
+        struct stat sb;
+        snprintf(git, sizeof git, "%s%s.git", probe, strcmp(probe, "/") ? "/" : "");
+        if (stat(git, &sb) == 0) {
+            snprintf(root, PATH_MAX, "%s", probe);
+            return WL_OK;
+        }
+        char *last = strrchr(probe, '/');
+        if (!last || strcmp(probe, "/") == 0)
+            return WL_OK; /* no repository: the rules file's own folder */
+        if (last == probe)
+            last[1] = '\0';
+        else
+            *last = '\0';
+    }
+}
+
+/* Resolves a rules file and checks that it lies inside root: first lexically (so nothing
+ * outside is even opened), then after symlinks. Writes the resolved path to `resolved`. */
+static wl_status contain_path(const char *path, const char *root, char *resolved,
+                              const char *where, wl_err *err)
+{
+    char lexical[2 * PATH_MAX + 2];
+    int n;
+    if (path[0] == '/') {
+        n = snprintf(lexical, sizeof lexical, "%s", path);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return WL_FAIL(err, WL_E_IO, "%s: cannot read the working directory", where);
+        n = snprintf(lexical, sizeof lexical, "%s/%s", cwd, path);
+    }
+    if (n < 0 || (size_t)n >= sizeof lexical)
+        return WL_FAIL(err, WL_E_RULES, "%s: path too long", where);
+    normalize_path(lexical);
+    if (!path_within(root, lexical))
+        return WL_FAIL(err, WL_E_RULES,
+                       "%s: '%s' lies outside %s; extends may name a built-in preset or a .yaml "
+                       "file inside the repository (or, outside a repository, inside the "
+                       "config's folder)",
+                       where, path, root);
+    if (!realpath(lexical, resolved)) {
+        wl_status st = WL_FAIL(err, WL_E_RULES, "%s: cannot open rules file '%s': %s", where,
+                               path, strerror(errno));
+        err->sys_errno = errno;
+        return st;
+    }
+    if (!path_within(root, resolved))
+        return WL_FAIL(err, WL_E_RULES,
+                       "%s: '%s' is a symlink to a file outside %s; extends may only name "
+                       "files inside it",
+                       where, path, root);
+    struct stat sb;
+    if (stat(resolved, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return WL_FAIL(err, WL_E_RULES, "%s: '%s' is not a regular file", where, path);
+    return WL_OK;
+}
+
+static int has_yaml_suffix(const char *s)
+{
+    size_t n = strlen(s);
+    return (n > 5 && strcmp(s + n - 5, ".yaml") == 0) ||
+           (n > 4 && strcmp(s + n - 4, ".yml") == 0);
+}
+
+/* Loads what `extends:` names: a preset, or a .yaml file relative to the extending file's
+ * folder that lies inside the root (find_root). */
 static wl_status load_base(loader *L, yaml_node_t *n, wl_rules **out)
 {
     const char *name;
@@ -746,25 +880,33 @@ static wl_status load_base(loader *L, yaml_node_t *n, wl_rules **out)
         }
         char pname[64];
         snprintf(pname, sizeof pname, "preset:%s", p->name);
-        return load_text(p->text, strlen(p->text), pname, 1, L->depth + 1, out, L->err);
+        return load_text(p->text, strlen(p->text), pname, L->root, 1, L->depth + 1, out,
+                         L->err);
     }
     if (L->is_preset)
         return fail_at(L, n, "extends: a built-in preset can only extend another preset");
-    char path[PATH_MAX];
+    if (!has_yaml_suffix(name))
+        return fail_at(L, n, "extends: '%s' is not a .yaml or .yml file", name);
+    if (!L->root)
+        return fail_at(L, n, "extends: a rules text that is not a file can only extend a preset");
+    char path[PATH_MAX], resolved[PATH_MAX], where[PATH_MAX + 64];
     const char *slash = strrchr(L->file, '/');
     if (name[0] == '/' || !slash)
         snprintf(path, sizeof path, "%s", name);
     else
         snprintf(path, sizeof path, "%.*s/%s", (int)(slash - L->file), L->file, name);
+    snprintf(where, sizeof where, "%s:%zu:%zu: extends", L->file, n->start_mark.line + 1,
+             n->start_mark.column + 1);
+    if ((st = contain_path(path, L->root, resolved, where, L->err)))
+        return st;
     char *text = NULL;
     size_t len = 0;
-    if ((st = read_file(path, &text, &len, L->err))) {
-        wl_err_wrap(L->err, "%s:%zu:%zu: extends", L->file, n->start_mark.line + 1,
-                    n->start_mark.column + 1);
+    if ((st = read_file(resolved, &text, &len, L->err))) {
+        wl_err_wrap(L->err, "%s", where);
         L->err->code = WL_E_RULES;
         return st == WL_E_NOMEM ? st : WL_E_RULES;
     }
-    st = load_text(text, len, path, 0, L->depth + 1, out, L->err);
+    st = load_text(text, len, path, L->root, 0, L->depth + 1, out, L->err);
     free(text);
     return st;
 }
@@ -866,8 +1008,43 @@ fail:
     return st;
 }
 
-static wl_status load_text(const char *text, size_t len, const char *name, int is_preset,
-                           int depth, wl_rules **out, wl_err *err)
+/* Refuses nesting deeper than WL_RULES_MAX_NESTING with libyaml's event parser, before the
+ * document loader (which takes seconds on 100,000 nested brackets) ever sees the text. */
+static wl_status check_nesting(const char *text, size_t len, const char *name, wl_err *err)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0;
+    wl_status st = WL_OK;
+    if (!yaml_parser_initialize(&parser))
+        return nomem(err);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev))
+            break; /* syntax errors are reported by the loader, with its context */
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > WL_RULES_MAX_NESTING) {
+                st = WL_FAIL(err, WL_E_RULES, "%s:%zu:%zu: nesting deeper than %d levels", name,
+                             ev.start_mark.line + 1, ev.start_mark.column + 1,
+                             WL_RULES_MAX_NESTING);
+                yaml_event_delete(&ev);
+                break;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    return st;
+}
+
+static wl_status load_text(const char *text, size_t len, const char *name,
+                           const char *extends_root, int is_preset, int depth, wl_rules **out,
+                           wl_err *err)
 {
     wl_status st = WL_OK;
     yaml_parser_t parser;
@@ -875,10 +1052,14 @@ static wl_status load_text(const char *text, size_t len, const char *name, int i
     int have_doc = 0;
     memset(&L, 0, sizeof L);
     L.file = name;
+    L.root = extends_root;
     L.is_preset = is_preset;
     L.depth = depth;
     L.err = err;
     *out = NULL;
+    wl_status nest = check_nesting(text, len, name, err);
+    if (nest)
+        return nest;
     if (!yaml_parser_initialize(&parser))
         return nomem(err);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -936,18 +1117,33 @@ out:
 wl_status wl_rules_load_string(const char *text, size_t len, const char *name, wl_rules **out,
                                wl_err *err)
 {
-    return load_text(text, len, name ? name : "<rules>", 0, 0, out, err);
+    return load_text(text, len, name ? name : "<rules>", NULL, 0, 0, out, err);
 }
 
 wl_status wl_rules_load_file(const char *path, wl_rules **out, wl_err *err)
 {
     char *text = NULL;
     size_t len = 0;
+    char root[PATH_MAX], resolved[PATH_MAX];
     *out = NULL;
-    wl_status st = read_file(path, &text, &len, err);
+    /* The file itself must lie inside its root too: a committed .weightlint.yaml that is a
+     * symlink to a file elsewhere is refused like an `extends:` that names it. */
+    wl_status st = find_root(path, root, err);
     if (st)
         return st;
-    st = load_text(text, len, path, 0, 0, out, err);
+    if (!realpath(path, resolved)) {
+        st = WL_FAIL(err, WL_E_IO, "%s: cannot open rules file: %s", path, strerror(errno));
+        err->sys_errno = errno;
+        return st;
+    }
+    if (!path_within(root, resolved))
+        return WL_FAIL(err, WL_E_RULES,
+                       "%s: a symlink to a file outside %s; a rules file must lie inside the "
+                       "repository (or the folder) that holds it",
+                       path, root);
+    if ((st = read_file(resolved, &text, &len, err)))
+        return st;
+    st = load_text(text, len, path, root, 0, 0, out, err);
     free(text);
     return st;
 }
@@ -961,7 +1157,7 @@ wl_status wl_rules_load_preset(const char *name, wl_rules **out, wl_err *err)
                        name);
     char pname[64];
     snprintf(pname, sizeof pname, "preset:%s", p->name);
-    return load_text(p->text, strlen(p->text), pname, 1, 0, out, err);
+    return load_text(p->text, strlen(p->text), pname, NULL, 1, 0, out, err);
 }
 
 /* ------------------------------------------------------------------ discovery */
