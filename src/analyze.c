@@ -7,6 +7,7 @@
 #include "weightlint.h"
 
 #include "cache.h"
+#include "dequant.h"
 #include "dtype.h"
 #include "esd.h"
 #include "metrics.h"
@@ -307,8 +308,7 @@ typedef struct job {
     uint64_t elem_offset;  /* first element of the block (RNN gate blocks) */
     int64_t mdims[4];      /* [rows, cols] or [out, in, kh, kw] */
     int mrank;
-    const char *zero_point, *scale; /* dequantization tensors (names borrowed from the graph) */
-    int64_t quant_axis;
+    wl_dq_spec dq;         /* dequantization (scale/zero-point names borrowed from the graph) */
     uint64_t cost;         /* ~ flops, for largest-first scheduling */
     uint64_t tensor_bytes; /* the widened tensor (a worker's reused buffer) */
     int exclusive;         /* huge: runs alone, with WL_HUGE_BLAS_THREADS BLAS threads */
@@ -324,6 +324,7 @@ typedef struct model_ctx {
     wl_tensor *hdrs;       /* one parsed header per ref */
     size_t n;
     wl_graph graph;        /* default mode only */
+    wl_tensor_set set;     /* refs + hdrs, for looking up dequantization parameters */
     growable layers, skipped, jobs;
 } model_ctx;
 
@@ -337,7 +338,7 @@ static const char *tensor_name(const model_ctx *m, size_t i)
 /* The name the graph uses for a tensor: a Constant node's output, else the tensor's name. */
 static const char *graph_name(const model_ctx *m, size_t i)
 {
-    return m->refs[i].name_hint ? m->refs[i].name_hint : m->hdrs[i].name;
+    return wl_tensor_set_name(&m->set, i);
 }
 
 /* Adds a layer row and its job. dims/rank describe the matrix to score (rank 2) or the kernel
@@ -397,9 +398,9 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     memcpy(jb->mdims, dims, (size_t)rank * sizeof *dims);
     jb->mrank = rank;
     if (u != NULL) {
-        jb->zero_point = u->zero_point;
-        jb->scale = u->scale;
-        jb->quant_axis = u->quant_axis;
+        jb->dq.zero_point = u->zero_point;
+        jb->dq.scale = u->scale;
+        jb->dq.axis = u->quant_axis;
     }
     jb->cost = slices * (rows * cols * k + k * k * k);
     /* a slice copy (conv), the Gram, an SVD copy, eigen/singular values */
@@ -554,82 +555,6 @@ static wl_status classify_tensor(model_ctx *m, size_t i, wl_err *err)
     return classify_op_aware(m, i, err);
 }
 
-/* Finds a tensor by its graph name (dequantization parameters). */
-static const wl_tensor *find_tensor(const model_ctx *m, const char *name)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (strcmp(graph_name(m, i), name) == 0)
-            return &m->hdrs[i];
-    return NULL;
-}
-
-/* Reads a small parameter tensor (scale, zero point) into a new array; *n_out values. */
-static wl_status load_param(const model_ctx *m, const char *name, double **out, uint64_t *n_out,
-                            wl_err *err)
-{
-    *out = NULL;
-    const wl_tensor *p = find_tensor(m, name);
-    if (p == NULL)
-        return WL_FAIL(err, WL_E_FORMAT, "dequantization parameter '%s' is not a constant tensor",
-                       name);
-    if (wl_dtype_get(p->data_type)->elem_bytes == 0)
-        return WL_FAIL(err, WL_E_FORMAT, "dequantization parameter '%s' has data type %s", name,
-                       wl_dtype_name(p->data_type));
-    double *v = malloc((p->n_elems ? p->n_elems : 1) * sizeof *v);
-    if (v == NULL)
-        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
-    wl_status st = wl_tensor_to_double(m->f, p, v, err);
-    if (st != WL_OK) {
-        free(v);
-        return st;
-    }
-    *out = v;
-    *n_out = p->n_elems;
-    return WL_OK;
-}
-
-/* w := (w - zero_point) * scale, per tensor or per axis (ONNX DequantizeLinear). */
-static wl_status dequantize(const model_ctx *m, const job *jb, const wl_tensor *t, double *w,
-                            wl_err *err)
-{
-    double *zp = NULL, *sc = NULL;
-    uint64_t n_zp = 0, n_sc = 0;
-    wl_status st = WL_OK;
-    const char *scale = jb->scale;
-    char guess[1024];
-    /* onnxruntime's dynamic quantization (ConvInteger/MatMulInteger) applies the weight scale
-     * after the op; its tensors are named <w>_zero_point and <w>_scale. */
-    if (scale == NULL && jb->zero_point != NULL) {
-        size_t len = strlen(jb->zero_point);
-        if (len > 11 && strcmp(jb->zero_point + len - 11, "_zero_point") == 0 &&
-            len < sizeof guess) {
-            snprintf(guess, sizeof guess, "%.*s_scale", (int)(len - 11), jb->zero_point);
-            if (find_tensor(m, guess) != NULL)
-                scale = guess;
-        }
-    }
-    if (jb->zero_point != NULL && (st = load_param(m, jb->zero_point, &zp, &n_zp, err)) != WL_OK)
-        goto out;
-    if (scale != NULL && (st = load_param(m, scale, &sc, &n_sc, err)) != WL_OK)
-        goto out;
-    int64_t axis = jb->quant_axis < 0 ? jb->quant_axis + t->rank : jb->quant_axis;
-    uint64_t inner = 1;
-    if (axis >= 0 && axis < t->rank)
-        for (int d = (int)axis + 1; d < t->rank; d++)
-            inner *= (uint64_t)t->dims[d];
-    uint64_t axis_len = (axis >= 0 && axis < t->rank) ? (uint64_t)t->dims[axis] : 1;
-    for (uint64_t e = 0; e < t->n_elems; e++) {
-        uint64_t c = axis_len ? (e / inner) % axis_len : 0;
-        double z = n_zp == 0 ? 0.0 : n_zp == 1 ? zp[0] : (c < n_zp ? zp[c] : 0.0);
-        double s = n_sc == 0 ? 1.0 : n_sc == 1 ? sc[0] : (c < n_sc ? sc[c] : 1.0);
-        w[e] = (w[e] - z) * s;
-    }
-out:
-    free(zp);
-    free(sc);
-    return st;
-}
-
 /* A worker's widening buffer, kept across its jobs: glibc gives a freed large buffer back to
  * the kernel, and the next job would fault it in again, zero-filled (bench/README.md). */
 typedef struct wbuf {
@@ -666,8 +591,8 @@ static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wbuf *b
     wl_tensor_release_pages(m->f, t);
     if (st != WL_OK)
         goto out;
-    if (jb->zero_point != NULL || jb->scale != NULL) {
-        st = dequantize(m, jb, t, w, err);
+    if (jb->dq.zero_point != NULL || jb->dq.scale != NULL) {
+        st = wl_dq_linear(&m->set, &jb->dq, t, w, err);
         if (st != WL_OK)
             goto out;
         l->dequantized = 1;
@@ -927,6 +852,7 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
         st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
         goto out;
     }
+    m.set = (wl_tensor_set){.f = f, .refs = m.refs, .hdrs = m.hdrs, .n = m.n};
     /* Pass 1: every header, then what each tensor is. No payload is read except to compare
      * same-shaped tensors for aliases. */
     for (size_t i = 0; i < m.n && st == WL_OK; i++)
