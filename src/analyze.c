@@ -546,7 +546,7 @@ static wl_status classify_tensor(model_ctx *m, size_t i, wl_err *err)
     if (opts->layers != NULL && fnmatch(opts->layers, name, 0) != 0)
         return add_skipped(&m->skipped, t, name, (int64_t)i, "filter", err,
                            "not selected by --layers %s", opts->layers);
-    if (dt->elem_bytes == 0 && (t->rank == 2 || t->rank == 4 || opts->compat != WL_COMPAT_WW))
+    if (dt->elem_bits == 0 && (t->rank == 2 || t->rank == 4 || opts->compat != WL_COMPAT_WW))
         return add_skipped(&m->skipped, t, name, (int64_t)i, "dtype", err,
                            "data type %s is not supported (no numeric widening defined)",
                            dt->name);

@@ -34,7 +34,7 @@ static wl_status load_param(const wl_tensor_set *s, const char *name, double **o
     if (p == NULL)
         return WL_FAIL(err, WL_E_FORMAT, "dequantization parameter '%s' is not a constant tensor",
                        name);
-    if (wl_dtype_get(p->data_type)->elem_bytes == 0)
+    if (wl_dtype_get(p->data_type)->elem_bits == 0)
         return WL_FAIL(err, WL_E_FORMAT, "dequantization parameter '%s' has data type %s", name,
                        wl_dtype_name(p->data_type));
     double *v = malloc((p->n_elems ? p->n_elems : 1) * sizeof *v);

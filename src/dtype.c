@@ -73,6 +73,56 @@ float wl_bf16_to_float(uint16_t b)
     return f;
 }
 
+/* FLOAT8E4M3FN: bias 7, no infinity, NaN = S.1111.111; exponent 0 is subnormal. */
+double wl_f8e4m3fn_to_double(uint8_t b)
+{
+    int e = (b >> 3) & 0xf, m = b & 7;
+    double sign = (b & 0x80) ? -1.0 : 1.0;
+    if (e == 0xf && m == 7)
+        return NAN;
+    return sign * (e == 0 ? ldexp(m / 8.0, -6) : ldexp(1.0 + m / 8.0, e - 7));
+}
+
+/* FLOAT8E4M3FNUZ: bias 8, no infinity, no negative zero: 0x80 is the only NaN. */
+double wl_f8e4m3fnuz_to_double(uint8_t b)
+{
+    int e = (b >> 3) & 0xf, m = b & 7;
+    double sign = (b & 0x80) ? -1.0 : 1.0;
+    if (b == 0x80)
+        return NAN;
+    return sign * (e == 0 ? ldexp(m / 8.0, -7) : ldexp(1.0 + m / 8.0, e - 8));
+}
+
+/* FLOAT8E5M2: IEEE-like, the top byte of a binary16 (bias 15, infinities and NaNs). */
+double wl_f8e5m2_to_double(uint8_t b)
+{
+    return (double)wl_half_to_float((uint16_t)(b << 8));
+}
+
+/* FLOAT8E5M2FNUZ: bias 16, no infinity, no negative zero: 0x80 is the only NaN. */
+double wl_f8e5m2fnuz_to_double(uint8_t b)
+{
+    int e = (b >> 2) & 0x1f, m = b & 3;
+    double sign = (b & 0x80) ? -1.0 : 1.0;
+    if (b == 0x80)
+        return NAN;
+    return sign * (e == 0 ? ldexp(m / 4.0, -15) : ldexp(1.0 + m / 4.0, e - 16));
+}
+
+/* FLOAT8E8M0 (the MX scale type): 2^(b - 127), 0xff is NaN. */
+double wl_f8e8m0_to_double(uint8_t b)
+{
+    return b == 0xff ? NAN : ldexp(1.0, (int)b - 127);
+}
+
+/* FLOAT4E2M1: bias 1, no infinity or NaN: +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}. */
+double wl_f4e2m1_to_double(uint8_t nibble)
+{
+    int e = (nibble >> 1) & 3, m = nibble & 1;
+    double sign = (nibble & 8) ? -1.0 : 1.0;
+    return sign * (e == 0 ? m * 0.5 : ldexp(1.0 + m / 2.0, e - 1));
+}
+
 /* Raw little-endian loaders; memcpy because raw_data has arbitrary alignment. */
 #define DEFINE_RAW(fn, ctype, expr)                                                              \
     static void fn(const uint8_t *src, size_t n, double *dst)                                    \
@@ -97,37 +147,63 @@ DEFINE_RAW(raw_u64, uint64_t, (double)v)
 DEFINE_RAW(raw_bool, uint8_t, v ? 1.0 : 0.0)
 DEFINE_RAW(raw_f16, uint16_t, (double)wl_half_to_float(v))
 DEFINE_RAW(raw_bf16, uint16_t, (double)wl_bf16_to_float(v))
+DEFINE_RAW(raw_f8e4m3fn, uint8_t, wl_f8e4m3fn_to_double(v))
+DEFINE_RAW(raw_f8e4m3fnuz, uint8_t, wl_f8e4m3fnuz_to_double(v))
+DEFINE_RAW(raw_f8e5m2, uint8_t, wl_f8e5m2_to_double(v))
+DEFINE_RAW(raw_f8e5m2fnuz, uint8_t, wl_f8e5m2fnuz_to_double(v))
+DEFINE_RAW(raw_f8e8m0, uint8_t, wl_f8e8m0_to_double(v))
+
+/* Packed sub-byte loaders: element i is field i % per_byte of byte i / per_byte, from the low
+ * bits up (onnx.proto, "int32_data"/"raw_data" packing rules). */
+#define DEFINE_PACKED(fn, bits, expr)                                                            \
+    static void fn(const uint8_t *src, size_t n, double *dst)                                    \
+    {                                                                                            \
+        for (size_t i = 0; i < n; i++) {                                                         \
+            unsigned v = (src[i / (8 / (bits))] >> ((bits) * (i % (8 / (bits))))) &              \
+                         ((1u << (bits)) - 1);                                                   \
+            dst[i] = (expr);                                                                     \
+        }                                                                                        \
+    }
+
+DEFINE_PACKED(raw_u4, 4, (double)v)
+DEFINE_PACKED(raw_i4, 4, (double)((int)v - (v & 8 ? 16 : 0)))
+DEFINE_PACKED(raw_f4e2m1, 4, wl_f4e2m1_to_double((uint8_t)v))
+DEFINE_PACKED(raw_u2, 2, (double)v)
+DEFINE_PACKED(raw_i2, 2, (double)((int)v - (v & 2 ? 4 : 0)))
 
 static const wl_dtype_info dtype_table[] = {
     [0] = {"UNDEFINED", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [1] = {"FLOAT", 4, WL_FIELD_FLOAT, WL_SCALE_F32, raw_f32},
-    [2] = {"UINT8", 1, WL_FIELD_INT32, WL_SCALE_F64, raw_u8},
-    [3] = {"INT8", 1, WL_FIELD_INT32, WL_SCALE_F64, raw_i8},
-    [4] = {"UINT16", 2, WL_FIELD_INT32, WL_SCALE_F64, raw_u16},
-    [5] = {"INT16", 2, WL_FIELD_INT32, WL_SCALE_F64, raw_i16},
-    [6] = {"INT32", 4, WL_FIELD_INT32, WL_SCALE_F64, raw_i32},
-    [7] = {"INT64", 8, WL_FIELD_INT64, WL_SCALE_F64, raw_i64},
+    [1] = {"FLOAT", 32, WL_FIELD_FLOAT, WL_SCALE_F32, raw_f32},
+    [2] = {"UINT8", 8, WL_FIELD_INT32, WL_SCALE_F64, raw_u8},
+    [3] = {"INT8", 8, WL_FIELD_INT32, WL_SCALE_F64, raw_i8},
+    [4] = {"UINT16", 16, WL_FIELD_INT32, WL_SCALE_F64, raw_u16},
+    [5] = {"INT16", 16, WL_FIELD_INT32, WL_SCALE_F64, raw_i16},
+    [6] = {"INT32", 32, WL_FIELD_INT32, WL_SCALE_F64, raw_i32},
+    [7] = {"INT64", 64, WL_FIELD_INT64, WL_SCALE_F64, raw_i64},
     [8] = {"STRING", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [9] = {"BOOL", 1, WL_FIELD_INT32, WL_SCALE_F64, raw_bool},
-    [10] = {"FLOAT16", 2, WL_FIELD_INT32, WL_SCALE_F16, raw_f16},
-    [11] = {"DOUBLE", 8, WL_FIELD_DOUBLE, WL_SCALE_F64, raw_f64},
-    [12] = {"UINT32", 4, WL_FIELD_UINT64, WL_SCALE_F64, raw_u32},
-    [13] = {"UINT64", 8, WL_FIELD_UINT64, WL_SCALE_F64, raw_u64},
+    [9] = {"BOOL", 8, WL_FIELD_INT32, WL_SCALE_F64, raw_bool},
+    [10] = {"FLOAT16", 16, WL_FIELD_INT32, WL_SCALE_F16, raw_f16},
+    [11] = {"DOUBLE", 64, WL_FIELD_DOUBLE, WL_SCALE_F64, raw_f64},
+    [12] = {"UINT32", 32, WL_FIELD_UINT64, WL_SCALE_F64, raw_u32},
+    [13] = {"UINT64", 64, WL_FIELD_UINT64, WL_SCALE_F64, raw_u64},
     [14] = {"COMPLEX64", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
     [15] = {"COMPLEX128", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
     /* onnx 1.12's numpy_helper widens bfloat16 to float32, so the scaling is float32. */
-    [16] = {"BFLOAT16", 2, WL_FIELD_INT32, WL_SCALE_F32, raw_bf16},
-    /* Newer than Debian's onnx.proto (onnx 1.12): known by name, not analyzable. */
-    [17] = {"FLOAT8E4M3FN", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [18] = {"FLOAT8E4M3FNUZ", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [19] = {"FLOAT8E5M2", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [20] = {"FLOAT8E5M2FNUZ", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [21] = {"UINT4", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [22] = {"INT4", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [23] = {"FLOAT4E2M1", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [24] = {"FLOAT8E8M0", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [25] = {"UINT2", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
-    [26] = {"INT2", 0, WL_FIELD_NONE, WL_SCALE_F64, NULL},
+    [16] = {"BFLOAT16", 16, WL_FIELD_INT32, WL_SCALE_F32, raw_bf16},
+    /* Newer than Debian's onnx.proto (onnx 1.12), whose protobuf-c code keeps the raw enum
+     * value: the numbers are upstream onnx.proto's. The 8- and 4-bit floats widen to float32
+     * in onnx's numpy_helper, hence their conv scaling in float32. In int32_data each int32
+     * holds one 8-bit code, or one byte of packed 4-/2-bit elements. */
+    [17] = {"FLOAT8E4M3FN", 8, WL_FIELD_INT32, WL_SCALE_F32, raw_f8e4m3fn},
+    [18] = {"FLOAT8E4M3FNUZ", 8, WL_FIELD_INT32, WL_SCALE_F32, raw_f8e4m3fnuz},
+    [19] = {"FLOAT8E5M2", 8, WL_FIELD_INT32, WL_SCALE_F32, raw_f8e5m2},
+    [20] = {"FLOAT8E5M2FNUZ", 8, WL_FIELD_INT32, WL_SCALE_F32, raw_f8e5m2fnuz},
+    [21] = {"UINT4", 4, WL_FIELD_INT32, WL_SCALE_F64, raw_u4},
+    [22] = {"INT4", 4, WL_FIELD_INT32, WL_SCALE_F64, raw_i4},
+    [23] = {"FLOAT4E2M1", 4, WL_FIELD_INT32, WL_SCALE_F32, raw_f4e2m1},
+    [24] = {"FLOAT8E8M0", 8, WL_FIELD_INT32, WL_SCALE_F32, raw_f8e8m0},
+    [25] = {"UINT2", 2, WL_FIELD_INT32, WL_SCALE_F64, raw_u2},
+    [26] = {"INT2", 2, WL_FIELD_INT32, WL_SCALE_F64, raw_i2},
 };
 
 const wl_dtype_info *wl_dtype_get(int64_t data_type)
@@ -135,6 +211,13 @@ const wl_dtype_info *wl_dtype_get(int64_t data_type)
     if (data_type < 0 || data_type >= (int64_t)(sizeof dtype_table / sizeof dtype_table[0]))
         return NULL;
     return &dtype_table[data_type];
+}
+
+uint64_t wl_dtype_bytes(const wl_dtype_info *dt, uint64_t n)
+{
+    if (dt->elem_bits == 0 || n > (UINT64_MAX - 7) / dt->elem_bits)
+        return UINT64_MAX;
+    return (n * dt->elem_bits + 7) / 8;
 }
 
 const char *wl_dtype_name(int64_t data_type)

@@ -25,15 +25,22 @@ typedef enum wl_scale_kind { WL_SCALE_F64 = 0, WL_SCALE_F32, WL_SCALE_F16 } wl_s
 
 typedef struct wl_dtype_info {
     const char *name;        /* ONNX enum name, e.g. "FLOAT16"; NULL for unassigned codes */
-    size_t elem_bytes;       /* bytes per element in raw_data; 0 = not analyzable */
+    unsigned elem_bits;      /* bits per element in raw_data (8, 16, ..., or 4 / 2 for packed
+                                sub-byte types); 0 = not analyzable */
     wl_typed_field field;    /* typed field used without raw_data */
     wl_scale_kind scale;     /* precision of the conv scaling product */
-    /* Widens n little-endian raw elements at src (any alignment) to double. */
+    /* Widens n little-endian raw elements at src (any alignment) to double. Sub-byte types are
+     * packed low bits first (element 2i in the low nibble of byte i, as ONNX and onnxruntime
+     * store INT4/UINT4/FLOAT4E2M1; four 2-bit elements per byte from bit 0 up). */
     void (*raw_to_double)(const uint8_t *src, size_t n, double *dst);
 } wl_dtype_info;
 
 /* Returns the table entry for an ONNX data_type, or NULL when the code is outside the table. */
 const wl_dtype_info *wl_dtype_get(int64_t data_type);
+/* Bytes that n elements of dt occupy in raw_data (rounded up to whole bytes for packed
+ * sub-byte types), or UINT64_MAX when that overflows. dt must be analyzable (elem_bits > 0). */
+uint64_t wl_dtype_bytes(const wl_dtype_info *dt, uint64_t n);
+
 /* Name for messages: the ONNX name, or "data_type <n>" (static buffer per call site: use at
  * once). */
 const char *wl_dtype_name(int64_t data_type);
@@ -43,6 +50,14 @@ float wl_half_to_float(uint16_t h);
 uint16_t wl_float_to_half(float f);
 /* bfloat16 bits (the top 16 bits of a float32) to float. */
 float wl_bf16_to_float(uint16_t b);
+/* One code of the 8- and 4-bit float types to double (NaN codes give NaN). Formats as in
+ * onnx/docs/docsgen/source/technical/float8.md and float4.md. */
+double wl_f8e4m3fn_to_double(uint8_t b);
+double wl_f8e4m3fnuz_to_double(uint8_t b);
+double wl_f8e5m2_to_double(uint8_t b);
+double wl_f8e5m2fnuz_to_double(uint8_t b);
+double wl_f8e8m0_to_double(uint8_t b);
+double wl_f4e2m1_to_double(uint8_t nibble);
 
 /* Multiplies n values (already widened to double from the given dtype) by s in the dtype's own
  * arithmetic, as numpy 1.x does for WeightWatcher's conv2d_norm (spec §3.3). */

@@ -585,41 +585,48 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
                      (long long)t->data_type);
         goto fail;
     }
-    if (dt->elem_bytes == 0)
+    if (dt->elem_bits == 0)
         return WL_OK; /* known but not numeric here: the caller skips it by dtype */
-    if (n > UINT64_MAX / dt->elem_bytes || n * dt->elem_bytes > max_bytes) {
+    uint64_t want = wl_dtype_bytes(dt, n);
+    char esize[32]; /* "4-byte" or, for packed sub-byte types, "4-bit" */
+    if (dt->elem_bits % 8 == 0)
+        snprintf(esize, sizeof esize, "%u-byte", dt->elem_bits / 8);
+    else
+        snprintf(esize, sizeof esize, "%u-bit", dt->elem_bits);
+    if (want > max_bytes) {
         st = WL_FAIL(err, WL_E_LIMIT,
                      "tensor '%s': %llu elements of %s exceed the tensor size limit of %llu "
                      "bytes",
                      tname, (unsigned long long)n, dt->name, (unsigned long long)max_bytes);
         goto fail;
     }
-    uint64_t want = n * dt->elem_bytes;
+    /* int32_data holds one value per element, or one packed byte for sub-byte types. */
+    uint64_t want_typed = dt->elem_bits < 8 ? want : n;
     if (t->is_external) {
         if (t->has_ext_length && t->ext_length != want) {
             st = WL_FAIL(err, WL_E_FORMAT,
                          "tensor '%s': external_data length = %llu bytes, expected %llu "
-                         "(%llu x %zu-byte %s)",
+                         "(%llu x %s %s)",
                          tname, (unsigned long long)t->ext_length, (unsigned long long)want,
-                         (unsigned long long)n, dt->elem_bytes, dt->name);
+                         (unsigned long long)n, esize, dt->name);
             goto fail;
         }
     } else if (t->has_raw) {
         if (t->raw_len != want) {
             st = WL_FAIL(err, WL_E_FORMAT,
                          "tensor '%s': raw_data is %zu bytes, expected %llu (dims %s: %llu x "
-                         "%zu-byte %s)",
+                         "%s %s)",
                          tname, t->raw_len, (unsigned long long)want,
                          fmt_dims(shape, sizeof shape, t->dims, t->rank), (unsigned long long)n,
-                         dt->elem_bytes, dt->name);
+                         esize, dt->name);
             goto fail;
         }
-    } else if (t->n_typed != n) {
+    } else if (t->n_typed != want_typed) {
         st = WL_FAIL(err, WL_E_FORMAT,
                      "tensor '%s': %s holds %llu values, expected %llu (dims %s, %s)", tname,
                      typed_field_name(dt->field), (unsigned long long)t->n_typed,
-                     (unsigned long long)n, fmt_dims(shape, sizeof shape, t->dims, t->rank),
-                     dt->name);
+                     (unsigned long long)want_typed,
+                     fmt_dims(shape, sizeof shape, t->dims, t->rank), dt->name);
         goto fail;
     }
     return WL_OK;
@@ -732,12 +739,12 @@ wl_status wl_tensor_map_payload(const wl_onnx_file *f, const wl_tensor *t, wl_pa
 {
     memset(p, 0, sizeof *p);
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
-    if (dt == NULL || dt->elem_bytes == 0)
+    if (dt == NULL || dt->elem_bits == 0)
         return WL_FAIL(err, WL_E_INTERNAL, "tensor '%s': data type %s has no byte layout",
                        t->name, wl_dtype_name(t->data_type));
     if (t->is_external) {
         /* Named here: wl_tensor_to_double's callers add the tensor name, this one's may not. */
-        wl_status st = map_external(f, t, t->n_elems * dt->elem_bytes, p, err);
+        wl_status st = map_external(f, t, wl_dtype_bytes(dt, t->n_elems), p, err);
         if (st != WL_OK)
             wl_err_wrap(err, "tensor '%s'", t->name);
         return st;
@@ -761,7 +768,7 @@ static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
                                const wl_dtype_info *dt, double *dst, wl_err *err)
 {
     wl_payload p;
-    wl_status st = map_external(f, t, t->n_elems * dt->elem_bytes, &p, err);
+    wl_status st = map_external(f, t, wl_dtype_bytes(dt, t->n_elems), &p, err);
     if (st != WL_OK)
         return st;
     if (p.len > 0)
@@ -805,6 +812,24 @@ static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double 
         break;
     case WL_FIELD_INT32:
         have = tp->n_int32_data;
+        if (t->data_type >= 17) {
+            /* The types newer than onnx 1.12: each int32 holds one byte of the raw layout
+             * (an 8-bit code, or packed 4-/2-bit elements), so decode as raw bytes. */
+            size_t nb = (size_t)wl_dtype_bytes(dt, n);
+            uint8_t *bytes = malloc(nb ? nb : 1);
+            if (bytes == NULL) {
+                st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+                break;
+            }
+            for (size_t i = 0; i < nb && i < have; i++)
+                bytes[i] = (uint8_t)tp->int32_data[i];
+            if (have == nb)
+                dt->raw_to_double(bytes, n, dst);
+            free(bytes);
+            if (have == nb)
+                have = n;
+            break;
+        }
         for (size_t i = 0; i < n && i < have; i++) {
             int32_t v = tp->int32_data[i];
             if (t->data_type == 10) /* FLOAT16 bits */
@@ -820,7 +845,7 @@ static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double 
     case WL_FIELD_NONE:
         break;
     }
-    if (have != n)
+    if (st == WL_OK && have != n)
         st = WL_FAIL(err, WL_E_FORMAT, "typed field holds %zu values, expected %zu", have,
                      n);
     onnx__tensor_proto__free_unpacked(tp, NULL);
@@ -830,7 +855,7 @@ static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double 
 wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double *dst, wl_err *err)
 {
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
-    if (dt == NULL || dt->elem_bytes == 0)
+    if (dt == NULL || dt->elem_bits == 0)
         return WL_FAIL(err, WL_E_INTERNAL, "data type %s is not numeric",
                        wl_dtype_name(t->data_type));
     if (t->is_external)
