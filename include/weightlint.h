@@ -142,6 +142,10 @@ typedef struct wl_layer {
     double alpha, D, xmin, xmax, sigma;
     int64_t num_pl_spikes;
     double alpha_weighted; /* alpha * log10(lambda_max) */
+    /* how far to trust alpha (NaN when the fit failed; docs/metrics.md "Uncertainty of alpha") */
+    double alpha_se;       /* finite-sample standard error of alpha at xmin */
+    double alpha_lo, alpha_hi; /* alpha's range over the KS-near-optimal xmin candidates */
+    double alpha_spread;   /* alpha_hi - alpha_lo: large means alpha hinges on the xmin choice */
     /* spectrum and norms */
     double lambda_max, norm, log_norm, log_spectral_norm, log_alpha_norm, stable_rank, entropy;
     double sv_max, sv_min;
@@ -242,6 +246,10 @@ typedef struct wl_plfit {
     int64_t n_fit;   /* eigenvalues above the 1e-5 threshold (the fitted data) */
     double alpha, D, xmin, xmax, sigma;
     int64_t num_pl_spikes;
+    /* how far to trust alpha (docs/metrics.md "Uncertainty of alpha"); NaN when !ok */
+    double alpha_se;           /* finite-sample standard error of alpha at the chosen xmin */
+    double alpha_lo, alpha_hi; /* range of alpha over the KS-near-optimal xmin candidates */
+    int64_t n_near;            /* how many candidates are KS-near-optimal (>= 1 when ok) */
 } wl_plfit;
 
 /* Fits a power law to the tail of evals (ascending, n values) exactly as WeightWatcher's

@@ -148,7 +148,7 @@ typedef struct field {
 #define FB(m) {#m, offsetof(wl_layer, m), F_INT}
 static const field fields[] = {
     FI(num_evals), FD(alpha), FD(D), FD(xmin), FD(xmax), FD(sigma), FI(num_pl_spikes),
-    FD(alpha_weighted), FD(lambda_max), FD(norm), FD(log_norm), FD(log_spectral_norm),
+    FD(alpha_weighted), FD(alpha_se), FD(alpha_lo), FD(alpha_hi), FD(alpha_spread), FD(lambda_max), FD(norm), FD(log_norm), FD(log_spectral_norm),
     FD(log_alpha_norm), FD(stable_rank), FD(entropy), FD(sv_max), FD(sv_min),
     FI(matrix_rank), FI(rank_loss), FI(weak_rank_loss),
     FB(has_mp), FI(num_spikes), FD(sigma_mp), FD(mp_softrank), FD(bulk_min), FD(bulk_max),

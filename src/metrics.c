@@ -40,6 +40,10 @@ void wl_metrics_compute(wl_layer *l, const wl_spectrum *s)
     l->xmax = fit.xmax;
     l->sigma = fit.sigma;
     l->num_pl_spikes = fit.num_pl_spikes;
+    l->alpha_se = fit.alpha_se;
+    l->alpha_lo = fit.alpha_lo;
+    l->alpha_hi = fit.alpha_hi;
+    l->alpha_spread = fit.alpha_hi - fit.alpha_lo;
 
     double norm = 0.0, alpha_norm = 0.0;
     for (size_t j = 0; j < n; j++) {
@@ -95,6 +99,7 @@ void wl_metrics_set_nonfinite(wl_layer *l, uint64_t index, double value)
     l->nonfinite_index = index;
     l->nonfinite_value = value;
     l->alpha = l->D = l->xmin = l->xmax = l->sigma = NAN;
+    l->alpha_se = l->alpha_lo = l->alpha_hi = l->alpha_spread = NAN;
     l->alpha_weighted = l->lambda_max = l->norm = l->log_norm = l->log_spectral_norm = NAN;
     l->log_alpha_norm = l->stable_rank = l->entropy = l->sv_max = l->sv_min = NAN;
     l->num_pl_spikes = l->matrix_rank = l->rank_loss = l->weak_rank_loss = -1;

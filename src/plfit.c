@@ -9,9 +9,19 @@
  *
  * The scan is O(n²) in the worst case. It is made cheaper without changing the result: an
  * upper bound B on min D comes from a sample of candidates, and a candidate's KS loop stops
- * as soon as its running maximum exceeds B (then D_i > B >= min D, so it cannot win).
+ * as soon as its running maximum exceeds B (then D_i > B >= min D, so it cannot win). The
+ * near-optimal set below rescans only the abandoned candidates, with the bound min D + margin.
+ *
+ * How far to trust alpha (docs/metrics.md, "Uncertainty of alpha"):
+ *   alpha_se  = (alpha-1) n / ((n-1) sqrt(n-2)), the exact standard deviation of the MLE for a
+ *               continuous power-law sample of n points at fixed xmin (sum ln(x/xmin) is
+ *               Gamma(n, alpha-1), so alpha-1 = n/sum is n times an inverse gamma), with the
+ *               fitted alpha plugged in; CSN's sigma (eq. 3.2) is its large-n limit;
+ *   alpha_lo, alpha_hi = the range of alpha_i over the "KS-near-optimal" candidates, those with
+ *               D_i <= min D + WL_PLFIT_NEAR_C / sqrt(n_best): the xmins a nearly identical
+ *               spectrum could have picked instead (the constant was chosen by measurement).
  */
-#include "weightlint.h"
+#include "plfit.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,10 +54,27 @@ static double ks_distance(const double *lx, size_t n_all, size_t i, double alpha
 
 void wl_plfit_fit(const double *evals, size_t n, wl_plfit *out)
 {
+    wl_plfit_fit_near(evals, n, WL_PLFIT_NEAR_C, out);
+}
+
+/* Exact finite-sample standard error of the continuous MLE (see the file header); NaN below
+ * 3 points, where the inverse gamma has no variance. */
+static double alpha_stderr(double alpha, size_t n)
+{
+    if (n < 3 || !isfinite(alpha))
+        return NAN;
+    double dn = (double)n;
+    return (alpha - 1.0) * dn / ((dn - 1.0) * sqrt(dn - 2.0));
+}
+
+void wl_plfit_fit_near(const double *evals, size_t n, double near_c, wl_plfit *out)
+{
     out->ok = 0;
     out->alpha = out->D = out->xmin = out->sigma = -1.0;
     out->xmax = NAN;
     out->num_pl_spikes = -1;
+    out->alpha_se = out->alpha_lo = out->alpha_hi = NAN;
+    out->n_near = 0;
     size_t first = 0;
     while (first < n && !(evals[first] > PL_THRESHOLD))
         first++;
@@ -60,10 +87,12 @@ void wl_plfit_fit(const double *evals, size_t n, wl_plfit *out)
     long double *suffix = malloc((n_all + 1) * sizeof *suffix);
     double *alpha = malloc(n_all * sizeof *alpha);
     double *lx = malloc(n_all * sizeof *lx);
-    if (suffix == NULL || alpha == NULL || lx == NULL) {
+    double *dks = malloc(n_all * sizeof *dks);
+    if (suffix == NULL || alpha == NULL || lx == NULL || dks == NULL) {
         free(suffix);
         free(alpha);
         free(lx);
+        free(dks);
         return;
     }
     suffix[n_all] = 0.0L;
@@ -91,17 +120,35 @@ void wl_plfit_fit(const double *evals, size_t n, wl_plfit *out)
     double best_d = INFINITY;
     for (size_t i = 0; i < n_cand; i++) {
         double d = ks_distance(lx, n_all, i, alpha[i], bound);
+        dks[i] = d;
         if (d < best_d) {
             best_d = d;
             best = i;
         }
     }
+    /* Second pass for the near-optimal set: a candidate abandoned above bound may still lie
+     * within the margin of min D, so rescan those with the bound raised to min D + margin. */
+    double near = best_d + (near_c > 0.0 ? near_c / sqrt((double)(n_all - best)) : 0.0);
+    for (size_t i = 0; i < n_cand && near > bound; i++)
+        if (dks[i] > bound)
+            dks[i] = ks_distance(lx, n_all, i, alpha[i], near);
     out->ok = 1;
     out->alpha = alpha[best];
     out->xmin = x[best];
     out->D = best_d;
     out->sigma = (alpha[best] - 1.0) / sqrt((double)(n_all - best));
     out->xmax = x[n_all - 1];
+    out->alpha_se = alpha_stderr(alpha[best], n_all - best);
+    out->alpha_lo = out->alpha_hi = alpha[best];
+    for (size_t i = 0; i < n_cand; i++) {
+        if (!(dks[i] <= near))
+            continue;
+        out->n_near++;
+        if (alpha[i] < out->alpha_lo)
+            out->alpha_lo = alpha[i];
+        if (alpha[i] > out->alpha_hi)
+            out->alpha_hi = alpha[i];
+    }
     int64_t spikes = 0;
     for (size_t j = 0; j < n; j++)
         if (evals[j] >= out->xmin)
@@ -110,4 +157,5 @@ void wl_plfit_fit(const double *evals, size_t n, wl_plfit *out)
     free(suffix);
     free(alpha);
     free(lx);
+    free(dks);
 }
