@@ -32,14 +32,15 @@ MODE_asan    = -O1 -g -Werror -fsanitize=address,undefined -fno-omit-frame-point
 MODE_release = -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 PKGS = libprotobuf-c yaml-0.1 lapacke openblas
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) gsl 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS_ALL  = $(STD) $(WARN) $(MODE_$(MODE)) -Iinclude -Isrc -I$(GEN) $(PKG_CFLAGS) \
               -DWL_VERSION='"$(VERSION)"' $(CFLAGS)
 GEN_CFLAGS  = $(STD) $(MODE_$(MODE)) -I$(GEN) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(filter -fsanitize=%,$(MODE_$(MODE))) $(LDFLAGS)
-LIBS        = $(PKG_LIBS) -lpthread -lm
+# GSL (distribution tests): -lgsl only, not pkg-config's -lgslcblas; OpenBLAS provides CBLAS.
+LIBS        = $(PKG_LIBS) -lgsl -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard src/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -51,7 +52,7 @@ BIN      := $(BUILD)/weightlint
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-GEN_TOOLS := $(BUILD)/tests/mkonnx
+GEN_TOOLS := $(BUILD)/tests/mkonnx $(BUILD)/tests/distfit_tail
 
 # The README's first command: weightlint on the bundled trained and random-init models.
 demo: $(BIN) build/weightlint
@@ -112,6 +113,10 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/wl_test.h $(LIB)
 $(BUILD)/tests/mkonnx: tests/gen/mkonnx.c $(BUILD)/gen/onnx.pb-c.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/gen/onnx.pb-c.o $(LIBS)
+
+$(BUILD)/tests/distfit_tail: tests/gen/distfit_tail.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(LIBS)
 
 # The test command of the README. Runs every suite and ends with one "N passed, N failed" line.
 test: $(BIN) build/weightlint $(UNIT_BIN) $(GEN_TOOLS)
