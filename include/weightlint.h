@@ -104,6 +104,8 @@ typedef struct wl_options {
     /* Per-layer result cache (borrowed; NULL = none): a layer whose scored matrix and settings
      * were seen before is read back instead of analyzed. Ignored with keep_evals. */
     wl_cache *cache;
+    int dist_test;        /* competing fits and likelihood-ratio tests on the PL tail
+                             (--dist-test; docs/metrics.md "Distribution tests"). Bypasses cache. */
 } wl_options;
 
 /* Fills opts with the defaults for the given compat mode. */
@@ -164,6 +166,20 @@ typedef struct wl_layer {
         ww_softrank;
 
     const char *phase; /* 5+1 phase label, static; NULL when not classified */
+
+    /* distribution tests of the PL tail (has_dist: opts.dist_test ran on this layer; dist_ok:
+     * the values are set, else dist_reason says why and JSON shows null). powerlaw 1.5's
+     * names; R is normalized and > 0 favours the power law. */
+    int has_dist, dist_ok;
+    char dist_reason[128];
+    const char *best_fit; /* "pl", "tpl", "exponential", "lognormal", "stretched_exp",
+                             "undecided" (static); NULL unless dist_ok */
+    double tpl_alpha, tpl_lambda; /* truncated power law x^-a e^(-lambda x); 1/eigenvalue */
+    double pl_vs_tpl_R, pl_vs_tpl_p, pl_vs_exponential_R, pl_vs_exponential_p;
+    double pl_vs_lognormal_R, pl_vs_lognormal_p, pl_vs_stretched_exp_R, pl_vs_stretched_exp_p;
+    double exponential_lambda, lognormal_mu, lognormal_sigma, stretched_exp_lambda,
+        stretched_exp_beta;
+    double dist_pl_alpha; /* powerlaw's alpha on the tail (= alpha unless ties at xmin) */
 
     double *evals; /* ascending eigenvalues (owned), only with opts.keep_evals */
     double *rand_evals;  /* ascending shuffled-weights eigenvalues, all replicas pooled (owned),

@@ -8,6 +8,7 @@
 
 #include "cache.h"
 #include "dequant.h"
+#include "distfit.h"
 #include "dtype.h"
 #include "esd.h"
 #include "metrics.h"
@@ -144,6 +145,55 @@ out:
     return st;
 }
 
+/* --dist-test: powerlaw's competing fits on the tail (the eigenvalues >= xmin of the PL fit,
+ * on its scale) into l. A layer without a PL fit gets null columns and a reason. */
+static wl_status dist_test_layer(const double *evals, size_t n, wl_layer *l, wl_err *err)
+{
+    l->has_dist = 1;
+    l->dist_ok = 0;
+    l->best_fit = NULL;
+    l->tpl_alpha = l->tpl_lambda = l->exponential_lambda = l->lognormal_mu = NAN;
+    l->lognormal_sigma = l->stretched_exp_lambda = l->stretched_exp_beta = NAN;
+    l->pl_vs_tpl_R = l->pl_vs_tpl_p = l->pl_vs_exponential_R = l->pl_vs_exponential_p = NAN;
+    l->pl_vs_lognormal_R = l->pl_vs_lognormal_p = l->pl_vs_stretched_exp_R = NAN;
+    l->pl_vs_stretched_exp_p = l->dist_pl_alpha = NAN;
+    if (l->status != WL_LAYER_SUCCESS) {
+        snprintf(l->dist_reason, sizeof l->dist_reason, "no power-law fit, so no tail to test");
+        return WL_OK;
+    }
+    size_t first = 0;
+    while (first < n && !(evals[first] >= l->xmin))
+        first++;
+    wl_distfit f;
+    wl_status st = wl_distfit_tail(evals + first, n - first, l->xmin, &f, err);
+    if (st != WL_OK)
+        return st;
+    if (!f.ok) {
+        snprintf(l->dist_reason, sizeof l->dist_reason, "%s", f.reason);
+        return WL_OK;
+    }
+    l->dist_ok = 1;
+    l->dist_reason[0] = '\0';
+    l->best_fit = f.best_fit;
+    l->dist_pl_alpha = f.pl_alpha;
+    l->tpl_alpha = f.tpl_alpha;
+    l->tpl_lambda = f.tpl_lambda;
+    l->exponential_lambda = f.exp_lambda;
+    l->lognormal_mu = f.lognormal_mu;
+    l->lognormal_sigma = f.lognormal_sigma;
+    l->stretched_exp_lambda = f.stretched_lambda;
+    l->stretched_exp_beta = f.stretched_beta;
+    l->pl_vs_tpl_R = f.R[WL_ALT_TPL];
+    l->pl_vs_tpl_p = f.p[WL_ALT_TPL];
+    l->pl_vs_exponential_R = f.R[WL_ALT_EXP];
+    l->pl_vs_exponential_p = f.p[WL_ALT_EXP];
+    l->pl_vs_lognormal_R = f.R[WL_ALT_LOGNORMAL];
+    l->pl_vs_lognormal_p = f.p[WL_ALT_LOGNORMAL];
+    l->pl_vs_stretched_exp_R = f.R[WL_ALT_STRETCHED];
+    l->pl_vs_stretched_exp_p = f.p[WL_ALT_STRETCHED];
+    return WL_OK;
+}
+
 /* Builds the pooled spectrum of a dense (rank 2) or conv2d (rank 4) tensor held in w (already
  * scaled) and computes the layer's metrics. */
 static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_layer *l,
@@ -216,6 +266,11 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
             goto out;
     }
     l->phase = wl_phase_classify(l);
+    if (opts->dist_test) {
+        st = dist_test_layer(evals, n, l, err);
+        if (st != WL_OK)
+            goto out;
+    }
     if (opts->keep_evals) {
         l->evals = evals;
         evals = NULL;
@@ -609,7 +664,7 @@ static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wbuf *b
                        WL_CONV_SCALE);
     /* --cache: the key covers exactly the matrix scored and the settings (cache.h) */
     uint8_t key[WL_CACHE_KEY_BYTES];
-    wl_cache *cache = m->opts->keep_evals ? NULL : m->opts->cache;
+    wl_cache *cache = m->opts->keep_evals || m->opts->dist_test ? NULL : m->opts->cache;
     if (cache != NULL) {
         wl_cache_key(m->opts, l, jb->mdims, jb->mrank, blk, (size_t)block, key);
         if (wl_cache_lookup(cache, key, l))

@@ -2,7 +2,8 @@
 # Runs every test suite of weightlint and ends with one "N passed, N failed" line.
 #   unit:        build/$MODE/tests/test_* (cmocka, one binary per module)
 #   golden:      tests/golden/<case>/{cmd,expected.out,expected.err,expected.exit}
-#   conformance: tests/conformance/check.py (WeightWatcher 0.7.5.5 reference values)
+#   conformance: tests/conformance/check.py (WeightWatcher 0.7.5.5 reference values) and
+#                tests/conformance/distcompare/check.py (powerlaw 1.5's distribution tests)
 #   scripts:     tests/scripts/*.sh (each exits 0 on success)
 # Run from the repository root: make test (MODE=asan for the sanitizers).
 set -u
@@ -58,6 +59,13 @@ if out=$(python3 tests/conformance/check.py "$WL" 2>&1); then
     pass; echo "$out" | tail -1
 else
     echo "$out"; fail "conformance"
+fi
+
+# 3b. conformance with powerlaw 1.5's distribution comparison (tests/conformance/distcompare/)
+if out=$(python3 tests/conformance/distcompare/check.py "$BUILD/tests/distfit_tail" "$WL" 2>&1); then
+    pass; echo "$out" | tail -1
+else
+    echo "$out" | tail -40; fail "distcompare"
 fi
 
 # 4. script tests

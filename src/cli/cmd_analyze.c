@@ -43,6 +43,8 @@ static const char analyze_help[] =
     "      --threads N    worker threads                                     [2]\n"
     "      --fast         float32 Gram matrix: ~2x faster, APPROXIMATE (alpha off by up to\n"
     "                     ~3e-5; rank columns unreliable); labelled in every output\n"
+    "      --dist-test    is the tail a power law? TPL, exponential, stretched exp and\n"
+    "                     log-normal fits, likelihood-ratio tests and best_fit (powerlaw 1.5)\n"
     "      --evals DIR    write each model's eigenvalues to DIR/<model>.evals.txt\n"
     "      --progress     show progress on stderr even when it is not a terminal\n"
     "      --no-progress  never show progress\n"
@@ -207,7 +209,7 @@ static void write_csv(FILE *out, const wl_analysis *a)
         for (size_t c = 0; c < cli_n_columns; c++) {
             const col_def *cd = &cli_columns[c];
             fputc(',', out);
-            if ((cd->group == 1 && !l->has_mp) || (cd->group == 2 && !l->has_rand))
+            if (!col_present(l, cd) || (cd->group == 3 && !l->dist_ok))
                 continue;
             if (cd->kind == COL_DOUBLE)
                 csv_double(out, col_double(l, cd));
@@ -255,6 +257,10 @@ static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
         wl_json_key(j, "status_reason");
         wl_json_string(j, l->status_reason);
     }
+    if (l->has_dist && !l->dist_ok) {
+        wl_json_key(j, "dist_reason");
+        wl_json_string(j, l->dist_reason);
+    }
     if (l->status == WL_LAYER_NONFINITE) {
         wl_json_key(j, "nonfinite_index");
         wl_json_int(j, (int64_t)l->nonfinite_index);
@@ -263,7 +269,7 @@ static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
     }
     for (size_t c = 0; c < cli_n_columns; c++) {
         const col_def *cd = &cli_columns[c];
-        if ((cd->group == 1 && !l->has_mp) || (cd->group == 2 && !l->has_rand))
+        if (!col_present(l, cd))
             continue;
         if (l->status == WL_LAYER_NONFINITE && cd->kind != COL_STR &&
             strcmp(cd->name, "layer_id") != 0 && strcmp(cd->name, "N") != 0 &&
@@ -274,6 +280,8 @@ static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
         if (l->status == WL_LAYER_FIT_FAILED && a->compat != WL_COMPAT_WW &&
             strcmp(cd->name, "num_pl_spikes") == 0)
             wl_json_null(j); /* no fit, no tail (the -1 sentinel is --compat ww only) */
+        else if (cd->group == 3 && !l->dist_ok)
+            wl_json_null(j); /* no comparison possible: dist_reason says why */
         else if (cd->kind == COL_DOUBLE)
             wl_json_double(j, col_double(l, cd));
         else if (cd->kind == COL_INT)
@@ -419,7 +427,7 @@ static int write_evals(const char *dir, const wl_analysis *a)
 int cli_analyze_main(int argc, char **argv)
 {
     enum { OPT_COMPAT = 256, OPT_LAYERS, OPT_MP, OPT_RAND, OPT_SEED, OPT_EVALS, OPT_PROG,
-           OPT_NOPROG, OPT_THREADS, OPT_FAST };
+           OPT_NOPROG, OPT_THREADS, OPT_FAST, OPT_DIST };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
         {"compat", required_argument, NULL, OPT_COMPAT},
@@ -430,11 +438,12 @@ int cli_analyze_main(int argc, char **argv)
         {"progress", no_argument, NULL, OPT_PROG}, {"no-progress", no_argument, NULL, OPT_NOPROG},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"fast", no_argument, NULL, OPT_FAST},
+        {"dist-test", no_argument, NULL, OPT_DIST},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     out_format fmt = FMT_TEXT;
     const char *output = NULL, *layers = NULL, *evals_dir = NULL;
     wl_compat compat = WL_COMPAT_NONE;
-    int mp = 0, rnd = 0, progress = -1, threads = 0, fast = 0;
+    int mp = 0, rnd = 0, progress = -1, threads = 0, fast = 0, dist = 0;
     uint64_t seed = 0;
     int c;
     optind = 1;
@@ -483,6 +492,9 @@ int cli_analyze_main(int argc, char **argv)
         case OPT_FAST:
             fast = 1;
             break;
+        case OPT_DIST:
+            dist = 1;
+            break;
         case OPT_PROG:
             progress = 1;
             break;
@@ -517,6 +529,7 @@ int cli_analyze_main(int argc, char **argv)
     opts.keep_evals = evals_dir != NULL;
     opts.threads = threads;
     opts.fast = fast;
+    opts.dist_test = dist;
     progress_state ps = {.enabled = progress == 1 || (progress == -1 && isatty(2))};
     opts.progress = on_progress;
     opts.progress_ctx = &ps;

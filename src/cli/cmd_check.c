@@ -53,6 +53,8 @@ static const char check_help[] =
     "Analysis:\n"
     "      --randomize         shuffled-weights ESD: enables correlation-trap and the\n"
     "                          rand_distance test of random-like (slower)\n"
+    "      --dist-test         competing fits of each tail: enables the tail-better-described\n"
+    "                          reason of fit-unreliable and the not-heavy-tailed rule\n"
     "      --seed N            seed of the shuffle stream                             [0]\n"
     "      --threads N         worker threads                                         [2]\n"
     "      --compat ww         WeightWatcher 0.7.5.5's layer set (every 2-D/4-D initializer)\n"
@@ -80,6 +82,7 @@ enum {
     OPT_WRITE_BASELINE,
     OPT_COLOR,
     OPT_RANDOMIZE,
+    OPT_DIST_TEST,
     OPT_SEED,
     OPT_THREADS,
     OPT_COMPAT,
@@ -88,7 +91,7 @@ enum {
 
 typedef struct check_opts {
     const char *config, *preset, *explain, *baseline, *write_baseline, *output;
-    int print_config, list_rules, exit_zero, randomize, threads;
+    int print_config, list_rules, exit_zero, randomize, threads, dist_test;
     wl_compat compat;
     int has_format;
     wl_report_format format;
@@ -257,6 +260,7 @@ static int parse_args(int argc, char **argv, check_opts *o)
         {"output", required_argument, NULL, 'o'},
         {"color", required_argument, NULL, OPT_COLOR},
         {"randomize", no_argument, NULL, OPT_RANDOMIZE},
+        {"dist-test", no_argument, NULL, OPT_DIST_TEST},
         {"seed", required_argument, NULL, OPT_SEED},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"compat", required_argument, NULL, OPT_COMPAT},
@@ -337,6 +341,9 @@ static int parse_args(int argc, char **argv, check_opts *o)
             break;
         case OPT_RANDOMIZE:
             o->randomize = 1;
+            break;
+        case OPT_DIST_TEST:
+            o->dist_test = 1;
             break;
         case OPT_SEED:
             if (cli_parse_seed(optarg, &o->seed) != 0)
@@ -508,6 +515,7 @@ int cli_check_main(int argc, char **argv)
     wl_options_init(&opts, o.compat);
     opts.mp_fit = 1;
     opts.randomize = o.randomize;
+    opts.dist_test = o.dist_test;
     opts.seed = o.seed;
     if (o.threads)
         opts.threads = o.threads;

@@ -43,6 +43,7 @@ static const char report_help[] =
     "      --svg-dir DIR   also write each layer's two plots as standalone SVG files to DIR\n"
     "                      (NNN-<name>.loglog.svg, NNN-<name>.linear.svg)\n"
     "      --randomize     overlay the ESD of the shuffled weights (slower)\n"
+    "      --dist-test     draw the competing fits (TPL, exponential, ...) over each tail\n"
     "      --seed N        seed of the shuffle stream                             [0]\n"
     "      --threads N     worker threads                                         [2]\n"
     "      --compat ww     WeightWatcher 0.7.5.5's layer set (MP fit still on)\n"
@@ -58,6 +59,7 @@ enum {
     OPT_FAIL_ON,
     OPT_SVG_DIR,
     OPT_RANDOMIZE,
+    OPT_DIST_TEST,
     OPT_SEED,
     OPT_THREADS,
     OPT_COMPAT
@@ -66,7 +68,7 @@ enum {
 typedef struct report_opts {
     const char *model, *base, *config, *preset, *output, *svg_dir;
     wl_severity fail_on;
-    int randomize, threads;
+    int randomize, threads, dist_test;
     uint64_t seed;
     wl_compat compat;
 } report_opts;
@@ -81,6 +83,7 @@ static int parse_args(int argc, char **argv, report_opts *o)
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {"svg-dir", required_argument, NULL, OPT_SVG_DIR},
         {"randomize", no_argument, NULL, OPT_RANDOMIZE},
+        {"dist-test", no_argument, NULL, OPT_DIST_TEST},
         {"seed", required_argument, NULL, OPT_SEED},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"compat", required_argument, NULL, OPT_COMPAT},
@@ -115,6 +118,9 @@ static int parse_args(int argc, char **argv, report_opts *o)
             break;
         case OPT_RANDOMIZE:
             o->randomize = 1;
+            break;
+        case OPT_DIST_TEST:
+            o->dist_test = 1;
             break;
         case OPT_SEED:
             if (cli_parse_seed(optarg, &o->seed) != 0)
@@ -330,6 +336,7 @@ int cli_report_main(int argc, char **argv)
     opts.mp_fit = 1; /* the phases and the linear plot need it */
     opts.keep_evals = 1;
     opts.randomize = o.randomize;
+    opts.dist_test = o.dist_test;
     opts.seed = o.seed;
     if (o.threads)
         opts.threads = o.threads;

@@ -15,7 +15,8 @@ typedef struct col_def {
     const char *name;
     col_kind kind;
     size_t offset; /* into wl_layer */
-    int group;     /* 0 always, 1 MP fit (has_mp), 2 randomization (has_rand) */
+    int group;     /* 0 always, 1 MP fit (has_mp), 2 randomization (has_rand), 3 distribution
+                      tests (has_dist; null unless dist_ok) */
 } col_def;
 
 extern const col_def cli_columns[];
@@ -24,6 +25,9 @@ extern const size_t cli_n_columns;
 double col_double(const wl_layer *l, const col_def *c);
 int64_t col_int(const wl_layer *l, const col_def *c);
 const char *col_str(const wl_layer *l, const col_def *c);
+/* Whether column c is printed for l (its group ran on l). */
+int col_present(const wl_layer *l, const col_def *c);
+
 /* "success", "failed" or "non-finite". */
 const char *cli_layer_status(const wl_layer *l);
 
