@@ -134,8 +134,9 @@ test-ort: $(BIN)
 	if [ $$rc = 77 ]; then echo "test-ort: SKIPPED (onnxruntime-node could not be fetched; see above)"; \
 	elif [ $$rc != 0 ]; then echo "test-ort: FAILED"; exit $$rc; fi
 
-# libFuzzer on the loader (clang; see tests/fuzz/README.md). FUZZ_SECONDS=60 by default.
-fuzz:
+# libFuzzer on every reader an attacker reaches (clang; tests/fuzz/README.md): FUZZ_SECONDS
+# (default 60) per target, FUZZ_TARGETS to pick some (default all of tests/fuzz/fuzz_*.c).
+fuzz: $(BIN)
 	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 bench: $(BIN)

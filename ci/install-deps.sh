@@ -14,6 +14,7 @@ PKGS=(
   python3 python3-jsonschema        # conformance replay, SARIF schema validation
   libonnx-testdata                  # 1,072 operator test models for the loader smoke test
   python3-onnx                      # derives the external-data copies of the real-model test set
+  clang libclang-rt-14-dev valgrind # make fuzz (libFuzzer); the allocation-failure sweep's leak check
   chromium                          # headless browser: tests/scripts/report_browser.sh renders the HTML report
 )
 # WL_DEPS=build: only what building and running weightlint needs (the GitHub Action,

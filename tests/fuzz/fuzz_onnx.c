@@ -7,68 +7,26 @@
  */
 #include "weightlint.h"
 
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char dir_path[4000], data_path[4096 + 16], model_path[4096 + 16];
-
-/* Removes the temporary folder when libFuzzer exits. */
-static void cleanup(void)
-{
-    unlink(model_path);
-    unlink(data_path);
-    rmdir(dir_path);
-}
-
-static void write_all(const char *path, const uint8_t *data, size_t size)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        perror(path);
-        abort();
-    }
-    while (size > 0) {
-        ssize_t n = write(fd, data, size);
-        if (n <= 0) {
-            perror(path);
-            abort();
-        }
-        data += n;
-        size -= (size_t)n;
-    }
-    close(fd);
-}
+static const char *model_path;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir_path, sizeof dir_path, "%s/fuzz_onnx.XXXXXX", base);
-    if (mkdtemp(dir_path) == NULL) {
-        perror("mkdtemp");
-        abort();
-    }
+    fuzz_make_dir("fuzz_onnx");
     static uint8_t blob[65536];
     for (size_t i = 0; i < sizeof blob; i++)
         blob[i] = (uint8_t)(i * 37u + (i >> 8));
-    snprintf(data_path, sizeof data_path, "%s/w.data", dir_path);
-    write_all(data_path, blob, sizeof blob);
-    snprintf(model_path, sizeof model_path, "%s/model.onnx", dir_path);
-    atexit(cleanup);
+    fuzz_write(fuzz_path("w.data"), blob, sizeof blob);
+    model_path = fuzz_path("model.onnx");
     return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    write_all(model_path, data, size);
+    fuzz_write(model_path, data, size);
     for (int mode = 0; mode < 2; mode++) {
         wl_options opts;
         wl_options_init(&opts, mode ? WL_COMPAT_WW : WL_COMPAT_NONE);

@@ -1,39 +1,112 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target tests/fuzz/fuzz_onnx.c with clang (ASan + UBSan) and runs it.
-#   tests/fuzz/run.sh [SECONDS] [extra libFuzzer flags...]      (default 300 seconds)
-# Run from the repository root after `make` (which generates build/gen). The seed corpus is
-# built in build/fuzz/seeds from the mkonnx models, the conformance models and a sample of
-# libonnx-testdata; new inputs go to build/fuzz/corpus, crashes to build/fuzz/crash-*.
-# See tests/fuzz/README.md.
+# Builds the libFuzzer targets tests/fuzz/fuzz_*.c with clang (ASan + UBSan) and runs each one.
+#   tests/fuzz/run.sh [SECONDS] [extra libFuzzer flags...]    (default 300 seconds per target)
+#   FUZZ_TARGETS="rules cache" tests/fuzz/run.sh 60            (a subset; default: every target)
+#   FUZZ_BUILD_ONLY=1 tests/fuzz/run.sh                         (build and seed, do not run)
+# Run from the repository root after `make` (which generates build/gen and build/dev/weightlint,
+# used to make seeds). Per target T: the binary is build/fuzz/fuzz_T, seeds build/fuzz/T/seeds
+# (made from the golden tests, see below), new inputs build/fuzz/T/corpus, crashes
+# build/fuzz/T/crash-*, the log build/fuzz/T/log. See tests/fuzz/README.md.
 set -euo pipefail
 secs=${1:-300}
 shift || true
 CC=${FUZZ_CC:-clang}
 out=build/fuzz
-mkdir -p "$out/seeds" "$out/corpus"
 [ -f build/gen/onnx/onnx.pb-c.c ] || { echo "run 'make' first (needs build/gen)"; exit 1; }
+targets=${FUZZ_TARGETS:-$(ls tests/fuzz/fuzz_*.c | sed 's|.*/fuzz_||; s|\.c$||')}
 pkgs="libprotobuf-c yaml-0.1 lapacke openblas"
-gen_src=$(ls build/gen/onnx/onnx.pb-c.c build/gen/*.c 2>/dev/null)
-# shellcheck disable=SC2046,SC2086
-$CC -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer \
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -Iinclude -Isrc -Ibuild/gen $(pkg-config --cflags $pkgs) -DWL_VERSION="\"$(cat VERSION)\"" \
-    tests/fuzz/fuzz_onnx.c src/*.c $gen_src $(pkg-config --libs $pkgs) -lpthread -lm \
-    -o "$out/fuzz_onnx"
-# Seeds: small files only (libFuzzer's -max_len below).
-mkonnx=$(ls build/*/tests/mkonnx 2>/dev/null | head -1 || true)
-if [ -n "$mkonnx" ]; then
-    "$mkonnx" "$out/gen" >/dev/null
-    find "$out/gen" -name '*.onnx' -size -64k -exec cp {} "$out/seeds/" \;
-fi
-cp tests/conformance/models/*.onnx "$out/seeds/" 2>/dev/null || true
-if dpkg -L libonnx-testdata >/dev/null 2>&1; then
-    dpkg -L libonnx-testdata | grep '\.onnx$' | awk 'NR % 10 == 0' | while read -r m; do
-        cp "$m" "$out/seeds/$(basename "$(dirname "$m")").onnx"
+flags="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer
+       -fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Isrc -Ibuild/gen
+       $(pkg-config --cflags $pkgs)"
+libs="$(pkg-config --libs $pkgs) -lpthread -lm"
+WL=${WL:-}
+for w in build/dev/weightlint build/asan/weightlint build/release/weightlint; do
+    [ -n "$WL" ] || [ ! -x "$w" ] || WL=$w
+done
+
+# The library once (instrumented for coverage), then one link per target.
+mkdir -p "$out/obj"
+for src in src/*.c build/gen/onnx/onnx.pb-c.c build/gen/*.c; do
+    obj=$out/obj/$(basename "$src" .c).o
+    stale=0
+    for dep in "$src" src/*.h include/*.h; do [ "$dep" -nt "$obj" ] && stale=1; done
+    if [ ! -f "$obj" ] || [ $stale = 1 ]; then
+        # shellcheck disable=SC2086
+        $CC $flags -fsanitize=fuzzer-no-link -DWL_VERSION="\"$(cat VERSION)\"" -c "$src" -o "$obj"
+    fi
+done
+rm -f "$out/libwl_fuzz.a"
+ar rcs "$out/libwl_fuzz.a" "$out"/obj/*.o
+for t in $targets; do
+    # shellcheck disable=SC2086
+    $CC $flags -fsanitize=fuzzer tests/fuzz/fuzz_"$t".c "$out/libwl_fuzz.a" $libs -o "$out/fuzz_$t"
+done
+
+# Seeds, from the golden and script tests' inputs (small files only: -max_len below).
+seed_onnx() {
+    local s=$1 mkonnx
+    mkonnx=
+    for m in build/*/tests/mkonnx; do [ -x "$m" ] && mkonnx=$m; done
+    if [ -n "$mkonnx" ]; then
+        "$mkonnx" "$out/gen" >/dev/null
+        find "$out/gen" -name '*.onnx' -size -64k -exec cp {} "$s/" \;
+    fi
+    cp tests/conformance/models/*.onnx "$s/" 2>/dev/null || true
+    if dpkg -L libonnx-testdata >/dev/null 2>&1; then
+        dpkg -L libonnx-testdata | grep '\.onnx$' | awk 'NR % 10 == 0' | while read -r m; do
+            cp "$m" "$s/$(basename "$(dirname "$m")").onnx"
+        done
+    fi
+}
+seed_rules() {
+    local s=$1 f
+    cp tests/rules/*.yaml rules/*.yaml "$s/"
+    # extends chains across the target's files a.yaml / b.yaml / sub/c.yaml ("#@" cuts them)
+    { cat tests/rules/ok-extends-file.yaml | sed 's/ok-full.yaml/b.yaml/'; printf '#@\n';
+      cat tests/rules/ok-full.yaml; } >"$s/chain-ab"
+    printf 'extends: sub/c.yaml\n#@\nrules: {}\n#@\nextends: ../a.yaml\n' >"$s/cycle"
+    printf 'extends: b.yaml\n#@\nextends: sub/c.yaml\n#@\nextends: strict\nrules: {WL101: warning}\n' >"$s/chain-abc"
+    printf 'x: &a [1, 2]\nrules:\n  WL101: &s {severity: info}\n  WL102: *s\n<<: *a\n' >"$s/anchors"
+    printf 'compare:\n  layer:\n    alpha_range: [2, 6]\n    alpha_weighted: {tolerance: 0.1, direction: increase}\n  model.log_norm: off\n  min_matched: 0.5\n' >"$s/compare"
+}
+seed_baseline() {
+    local s=$1
+    if [ -n "$WL" ]; then
+        "$WL" check --write-baseline "$s/heavy" tests/conformance/models/heavy.onnx >/dev/null 2>&1 || true
+        "$WL" check --preset strict --write-baseline "$s/mlp3" tests/conformance/models/mlp3.onnx >/dev/null 2>&1 || true
+    fi
+    printf '# weightlint baseline 1\n# fingerprint\tcode\tmodel\ttensor\n0123456789ABCDEF\tWL101\tm.onnx\tfc1\r\n\nfedcba9876543210\n' >"$s/hand"
+}
+seed_cache() {
+    local s=$1 d e i=0 key
+    # the target's fixed key: bytes 0xa0, 0xa1, ... 0xbf
+    key=$(for b in $(seq 160 191); do printf '%02x' "$b"; done)
+    [ -n "$WL" ] || return 0
+    d=$(mktemp -d)
+    OPENBLAS_NUM_THREADS=1 "$WL" check --cache "$d" tests/conformance/models/mlp3.onnx \
+        tests/conformance/models/nan.onnx tests/conformance/models/degenerate.onnx >/dev/null 2>&1 || true
+    OPENBLAS_NUM_THREADS=1 "$WL" check --cache "$d" tests/conformance/models/conv.onnx tests/conformance/models/heavy.onnx >/dev/null 2>&1 || true
+    find "$d" -type f | while read -r e; do
+        i=$((i + 1))
+        sed "2s/.*/key $key/" "$e" >"$s/entry-$(basename "$e" | cut -c1-12)"
     done
-fi
-find "$out/seeds" -size +64k -delete
+    rm -rf "$d"
+}
+
 export OPENBLAS_NUM_THREADS=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-"$out/fuzz_onnx" -max_total_time="$secs" -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
-    -artifact_prefix="$out/" "$@" "$out/corpus" "$out/seeds"
+for t in $targets; do
+    mkdir -p "$out/$t/seeds" "$out/$t/corpus"
+    if declare -F "seed_$t" >/dev/null; then "seed_$t" "$out/$t/seeds"; fi
+    find "$out/$t/seeds" -size +64k -delete
+done
+[ -z "${FUZZ_BUILD_ONLY:-}" ] || exit 0
+for t in $targets; do
+    dict=()
+    [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+    echo "== fuzz_$t: $secs s"
+    "$out/fuzz_$t" -max_total_time="$secs" -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
+        -artifact_prefix="$out/$t/" "${dict[@]}" "$@" "$out/$t/corpus" "$out/$t/seeds" \
+        2>&1 | tee "$out/$t/log" | grep -E '^(#[0-9]+.*(INITED|DONE|pulse)|==[0-9]+==ERROR|SUMMARY|Done )' || true
+    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz_$t: failed, see $out/$t/log"; exit 1; }
+done
