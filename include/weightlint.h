@@ -72,6 +72,9 @@ enum {
 #define WL_MAX_TENSOR_BYTES ((uint64_t)16 << 30) /* one tensor's payload: 16 GiB */
 #define WL_MAX_NESTING      64                 /* subgraph / message nesting depth */
 #define WL_MAX_RANK         16                 /* tensor rank (ONNX has no limit; we do) */
+#define WL_MAX_NODES        ((size_t)1 << 20)  /* graph nodes, all subgraphs included: an empty
+                                                  NodeProto is 2 bytes of file but ~300 bytes of
+                                                  memory; real graphs have < 100,000 */
 
 /* --------------------------------------------------------------- options */
 
@@ -266,11 +269,14 @@ typedef struct wl_plfit {
     double alpha_se;           /* finite-sample standard error of alpha at the chosen xmin */
     double alpha_lo, alpha_hi; /* range of alpha over the KS-near-optimal xmin candidates */
     int64_t n_near;            /* how many candidates are KS-near-optimal (>= 1 when ok) */
+    int no_memory;   /* 1 when the fit's scratch could not be allocated (ok is 0 too): an
+                        error for the caller, not a failed fit */
 } wl_plfit;
 
 /* Fits a power law to the tail of evals (ascending, n values) exactly as WeightWatcher's
  * default WWFit does: eigenvalues > 1e-5, every one but the largest an xmin candidate, MLE alpha,
- * KS distance on the left empirical CDF, first minimum. Never fails; sets out->ok. */
+ * KS distance on the left empirical CDF, first minimum. Sets out->ok; fails only when out of
+ * memory (out->no_memory). */
 void wl_plfit_fit(const double *evals, size_t n, wl_plfit *out);
 
 /* Eigenvalues of WᵀW for a row-major rows x cols double matrix (the min(rows,cols) Gram),

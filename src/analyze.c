@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Below this lambda_min/lambda_max the Gram route cannot resolve the small singular values
  * (its absolute floor is ~eps64 * lambda_max), so the rank columns take them from dgesdd. */
@@ -246,7 +247,10 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
         st = WL_FAIL(err, WL_E_INTERNAL, "layer '%s' has an empty spectrum", l->name);
         goto out;
     }
-    wl_metrics_compute(l, &s);
+    if (wl_metrics_compute(l, &s) != 0) {
+        st = WL_FAIL(err, WL_E_NOMEM, "layer '%s': out of memory for the power-law fit", l->name);
+        goto out;
+    }
     if (opts->compat != WL_COMPAT_WW)
         wl_metrics_unset_failed_fit(l);
     if (opts->mp_fit) {
@@ -396,6 +400,13 @@ static const char *graph_name(const model_ctx *m, size_t i)
     return wl_tensor_set_name(&m->set, i);
 }
 
+/* Physical memory of the machine in bytes (0 when unknown). */
+static uint64_t machine_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+}
+
 /* Adds a layer row and its job. dims/rank describe the matrix to score (rank 2) or the kernel
  * as [out, in, kh, kw] (rank 4). */
 static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank,
@@ -462,6 +473,16 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     jb->tensor_bytes = 8 * t->n_elems;
     jb->exclusive = rows * cols >= WL_HUGE_ELEMS;
     jb->work = 8 * ((rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
+    /* Declared sizes the machine cannot hold are refused here, before any of it is allocated
+     * (an allocation that large would fail, or succeed on overcommit and be killed later). */
+    uint64_t need = jb->tensor_bytes + jb->work, have = machine_memory();
+    if (have != 0 && need > have)
+        return WL_FAIL(err, WL_E_NOMEM,
+                       "analyzing it needs %.1f GiB of memory (%llu values widened to float64, "
+                       "a working copy, a %llu x %llu Gram matrix), more than this machine has "
+                       "(%.1f GiB)",
+                       (double)need / (1 << 30), (unsigned long long)t->n_elems,
+                       (unsigned long long)k, (unsigned long long)k, (double)have / (1 << 30));
     return WL_OK;
 }
 

@@ -237,14 +237,13 @@ static void regression_head(const wl_cmp_layer *l, const wl_cmp_cell *c, char *b
 
 /* ------------------------------------------------------------------ text */
 
-static void text_table(FILE *f, const wl_compare_report *r, const wl_comparison *c)
+/* Returns -1 when out of memory for the table (nothing written), else 0. */
+static int text_table(FILE *f, const wl_compare_report *r, const wl_comparison *c)
 {
     size_t n = 0, hidden = 0;
     row_ref *rows = table_rows(c, r->show_all, r->max_rows, &n, &hidden);
-    if (rows == NULL) {
-        fprintf(f, "  (out of memory for the table)\n");
-        return;
-    }
+    if (rows == NULL)
+        return -1;
     int w = 5;
     char name[512];
     for (size_t i = 0; i < n; i++) {
@@ -283,9 +282,11 @@ static void text_table(FILE *f, const wl_compare_report *r, const wl_comparison 
         fprintf(f, "  %-*s  %-17s %13s %13s %10s %9s  %s\n", w, "(model)",
                 wl_cmp_metric_name(cell->metric), b, v, d, p, s);
     }
+    return 0;
 }
 
-static void text_comparison(FILE *f, const wl_compare_report *r, const wl_comparison *c)
+/* Returns -1 when out of memory (the report is incomplete), else 0. */
+static int text_comparison(FILE *f, const wl_compare_report *r, const wl_comparison *c)
 {
     char line[600];
     fprintf(f, "\ncandidate: %s\n", c->cand->path);
@@ -309,9 +310,10 @@ static void text_comparison(FILE *f, const wl_compare_report *r, const wl_compar
         }
         fprintf(f, "  (not judged: the metrics of different architectures are not evidence of "
                    "a regression or an improvement)\n");
-        return;
+        return 0;
     }
-    text_table(f, r, c);
+    if (text_table(f, r, c) != 0)
+        return -1;
     if (c->n_regressions) {
         fprintf(f, "  why it matters:\n");
         const wl_cmp_layer *l;
@@ -321,6 +323,7 @@ static void text_comparison(FILE *f, const wl_compare_report *r, const wl_compar
             fprintf(f, "    %s: %s\n", line, cell->matters ? cell->matters : "");
         }
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ ranking (text, markdown) */
@@ -402,14 +405,16 @@ static void text_ranking(FILE *f, const wl_compare_report *r)
     free(rk.order);
 }
 
-static void write_text(FILE *f, const wl_compare_report *r)
+/* Returns -1 when out of memory (the report is incomplete), else 0. */
+static int write_text(FILE *f, const wl_compare_report *r)
 {
     const wl_analysis *base = r->models[0];
     fprintf(f, "base: %s (%zu layers analyzed; alpha_weighted %.4f)\n", base->path, base->n_layers,
             base->summary.alpha_weighted);
     size_t n_regressed = 0, n_nc = 0;
     for (size_t i = 0; i + 1 < r->n_models; i++) {
-        text_comparison(f, r, r->comparisons[i]);
+        if (text_comparison(f, r, r->comparisons[i]) != 0)
+            return -1;
         n_regressed += r->comparisons[i]->verdict == WL_VERDICT_REGRESSED;
         n_nc += r->comparisons[i]->verdict == WL_VERDICT_NOT_COMPARABLE;
     }
@@ -422,6 +427,7 @@ static void write_text(FILE *f, const wl_compare_report *r)
             !n_regressed            ? ""
             : r->fail_on_regression ? " (--fail-on-regression: failing)"
                                     : " (not failing: no --fail-on-regression)");
+    return 0;
 }
 
 /* ------------------------------------------------------------------ markdown */
@@ -1003,7 +1009,8 @@ wl_status wl_compare_write(FILE *f, wl_cmp_format fmt, const wl_compare_report *
         write_github(f, r);
         break;
     default:
-        write_text(f, r);
+        if (write_text(f, r) != 0)
+            return WL_FAIL(err, WL_E_NOMEM, "out of memory writing the comparison");
         break;
     }
     if (fflush(f) != 0 || ferror(f))

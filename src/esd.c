@@ -14,6 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A negative LAPACKE info: its own workspace allocation failed (LAPACK_WORK_MEMORY_ERROR,
+ * LAPACK_TRANSPOSE_MEMORY_ERROR: out of memory), or a bad argument (a weightlint bug). */
+static wl_status lapack_arg_fail(lapack_int info, const char *routine, wl_err *err)
+{
+    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
+        return WL_FAIL(err, WL_E_NOMEM, "%s: out of memory for its workspace", routine);
+    return WL_FAIL(err, WL_E_INTERNAL, "%s: argument %d invalid", routine, (int)-info);
+}
+
 wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals, wl_err *err)
 {
     size_t k = rows < cols ? rows : cols;
@@ -37,7 +46,7 @@ wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals, 
         return WL_FAIL(err, WL_E_NUMERIC, "dsyevd did not converge (info = %d) on a %zu x %zu Gram",
                        (int)info, k, k);
     if (info < 0)
-        return WL_FAIL(err, WL_E_INTERNAL, "dsyevd: argument %d invalid", (int)-info);
+        return lapack_arg_fail(info, "dsyevd", err);
     /* Round-off can leave tiny negative eigenvalues of a PSD matrix; sqrt() feeds the ranks. */
     for (size_t i = 0; i < k; i++)
         if (evals[i] < 0.0)
@@ -61,7 +70,7 @@ wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv, wl_e
         return WL_FAIL(err, WL_E_NUMERIC, "dgesdd did not converge (info = %d) on %zu x %zu",
                        (int)info, rows, cols);
     if (info < 0)
-        return WL_FAIL(err, WL_E_INTERNAL, "dgesdd: argument %d invalid", (int)-info);
+        return lapack_arg_fail(info, "dgesdd", err);
     for (size_t i = 0; i < k / 2; i++) { /* descending -> ascending */
         double tmp = sv[i];
         sv[i] = sv[k - 1 - i];
@@ -99,7 +108,7 @@ wl_status wl_esd_gram_f32(const double *w, size_t rows, size_t cols, double *eva
         goto out;
     }
     if (info < 0) {
-        st = WL_FAIL(err, WL_E_INTERNAL, "ssyevd: argument %d invalid", (int)-info);
+        st = lapack_arg_fail(info, "ssyevd", err);
         goto out;
     }
     for (size_t i = 0; i < k; i++)

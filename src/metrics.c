@@ -23,12 +23,14 @@ const char *wl_metrics_warning(double alpha)
     return "";
 }
 
-void wl_metrics_compute(wl_layer *l, const wl_spectrum *s)
+int wl_metrics_compute(wl_layer *l, const wl_spectrum *s)
 {
     size_t n = s->n_evals;
     l->num_evals = (int64_t)n;
     wl_plfit fit;
     wl_plfit_fit(s->evals, n, &fit);
+    if (fit.no_memory)
+        return -1;
     l->status = fit.ok ? WL_LAYER_SUCCESS : WL_LAYER_FIT_FAILED;
     if (!fit.ok)
         snprintf(l->status_reason, sizeof l->status_reason,
@@ -80,6 +82,7 @@ void wl_metrics_compute(wl_layer *l, const wl_spectrum *s)
     }
     l->entropy = h / log((double)rank + ENTROPY_EPS);
     l->warning = wl_metrics_warning(l->alpha);
+    return 0;
 }
 
 void wl_metrics_unset_failed_fit(wl_layer *l)

@@ -17,8 +17,9 @@ typedef struct wl_spectrum {
 } wl_spectrum;
 
 /* Fills the fit and norm columns of l (alpha ... entropy, warning, status) from s. l->N must
- * already be set: it enters the matrix_rank tolerance. */
-void wl_metrics_compute(wl_layer *l, const wl_spectrum *s);
+ * already be set: it enters the matrix_rank tolerance. Returns 0, or -1 when out of memory
+ * (l is then not filled). */
+int wl_metrics_compute(wl_layer *l, const wl_spectrum *s);
 
 /* weightlint's own mode: a failed fit has no alpha. Replaces WeightWatcher's -1 sentinels (and
  * everything derived from them: alpha_weighted, log_alpha_norm, the "over-trained" warning) by

@@ -79,7 +79,11 @@ static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl
     }
     if (st != WL_OK || big)
         return st;
-    Onnx__AttributeProto *a = onnx__attribute_proto__unpack(NULL, af->len, af->data);
+    wl_pb_alloc pa;
+    wl_pb_alloc_init(&pa);
+    Onnx__AttributeProto *a = onnx__attribute_proto__unpack(&pa.base, af->len, af->data);
+    if (a == NULL && pa.failed)
+        return WL_FAIL(err, WL_E_NOMEM, "byte %zu: attribute: out of memory", af->offset);
     if (a == NULL)
         return WL_FAIL(err, WL_E_FORMAT, "byte %zu: attribute: protobuf decode failed",
                        af->offset);
@@ -99,7 +103,7 @@ static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl
                 nd->perm[i] = a->ints[i];
         }
     }
-    onnx__attribute_proto__free_unpacked(a, NULL);
+    onnx__attribute_proto__free_unpacked(a, &pa.base);
     return WL_OK;
 }
 
@@ -162,11 +166,13 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
             break;
         case NODE_NAME:
             free(nd->name);
-            nd->name = wl_pb_strdup(fld.data, fld.len);
+            if ((nd->name = wl_pb_strdup(fld.data, fld.len)) == NULL)
+                st = WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
             break;
         case NODE_OP_TYPE:
             free(nd->op_type);
-            nd->op_type = wl_pb_strdup(fld.data, fld.len);
+            if ((nd->op_type = wl_pb_strdup(fld.data, fld.len)) == NULL)
+                st = WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
             break;
         default:
             break;
@@ -245,7 +251,18 @@ static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t l
     wl_pb_field fld;
     int has;
     wl_status st;
-    size_t index = 0;
+    size_t index = 0, n_nodes = 0;
+    /* Count first (no allocation): a node costs ~300 bytes in memory and as few as 2 in the
+     * file, so the limit is checked before any node of this graph is read. */
+    wl_pb_init(&r, f->data, data, len);
+    while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has)
+        n_nodes += fld.number == GRAPH_NODE;
+    if (st != WL_OK)
+        return st;
+    if (n_nodes > WL_MAX_NODES - l->n)
+        return WL_FAIL(err, WL_E_LIMIT, "graph '%.60s%s': %zu nodes%s, more than the limit of %zu",
+                       *path ? path : "main", strlen(path) > 60 ? "..." : "", n_nodes,
+                       l->n ? " after those of the graphs before" : "", WL_MAX_NODES);
     wl_pb_init(&r, f->data, data, len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.number != GRAPH_NODE && fld.number != GRAPH_INITIALIZER)

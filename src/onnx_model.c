@@ -782,7 +782,11 @@ static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
 static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double *dst,
                             wl_err *err)
 {
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, t->msg_len, t->msg);
+    wl_pb_alloc pa;
+    wl_pb_alloc_init(&pa);
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa.base, t->msg_len, t->msg);
+    if (tp == NULL && pa.failed)
+        return WL_FAIL(err, WL_E_NOMEM, "TensorProto at byte %zu: out of memory", t->file_offset);
     if (tp == NULL)
         return WL_FAIL(err, WL_E_FORMAT, "TensorProto at byte %zu: protobuf decode failed",
                        t->file_offset);
@@ -848,7 +852,7 @@ static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double 
     if (st == WL_OK && have != n)
         st = WL_FAIL(err, WL_E_FORMAT, "typed field holds %zu values, expected %zu", have,
                      n);
-    onnx__tensor_proto__free_unpacked(tp, NULL);
+    onnx__tensor_proto__free_unpacked(tp, &pa.base);
     return st;
 }
 

@@ -135,3 +135,25 @@ char *wl_pb_strdup(const uint8_t *s, size_t n)
     }
     return p;
 }
+
+static void *pb_alloc(void *data, size_t size)
+{
+    void *p = malloc(size);
+    if (p == NULL)
+        ((wl_pb_alloc *)data)->failed = 1;
+    return p;
+}
+
+static void pb_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+void wl_pb_alloc_init(wl_pb_alloc *a)
+{
+    a->base.alloc = pb_alloc;
+    a->base.free = pb_free;
+    a->base.allocator_data = a;
+    a->failed = 0;
+}

@@ -9,6 +9,7 @@
 
 #include "weightlint.h"
 
+#include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +45,15 @@ int wl_pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
 /* A NUL-terminated, malloc'd copy of the n bytes at s (a string field); NULL when out of
  * memory. Caller frees. */
 char *wl_pb_strdup(const uint8_t *s, size_t n);
+
+/* The allocator to give protobuf-c's unpack (and free_unpacked): malloc and free, and a note
+ * when an allocation failed, since unpack returns NULL both for malformed bytes and when out
+ * of memory. Initialise one per call (on the stack; no sharing between threads), then
+ * `if (msg == NULL) status = a.failed ? WL_E_NOMEM : WL_E_FORMAT`. */
+typedef struct wl_pb_alloc {
+    ProtobufCAllocator base; /* pass &a.base */
+    int failed;              /* an allocation returned NULL */
+} wl_pb_alloc;
+void wl_pb_alloc_init(wl_pb_alloc *a);
 
 #endif

@@ -75,6 +75,7 @@ void wl_plfit_fit_near(const double *evals, size_t n, double near_c, wl_plfit *o
     out->num_pl_spikes = -1;
     out->alpha_se = out->alpha_lo = out->alpha_hi = NAN;
     out->n_near = 0;
+    out->no_memory = 0;
     size_t first = 0;
     while (first < n && !(evals[first] > PL_THRESHOLD))
         first++;
@@ -93,6 +94,7 @@ void wl_plfit_fit_near(const double *evals, size_t n, double near_c, wl_plfit *o
         free(alpha);
         free(lx);
         free(dks);
+        out->no_memory = 1;
         return;
     }
     suffix[n_all] = 0.0L;

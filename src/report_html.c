@@ -290,10 +290,13 @@ static void explain_line(FILE *f, const char *p, size_t n)
         size_t k = 0;
         while (k < n && p[k] != '`')
             k++;
-        char *seg = strndup(p, k);
-        if (seg) {
+        for (size_t i = 0; i < k;) { /* through a stack buffer: nothing to allocate, or lose */
+            char seg[256];
+            size_t m = k - i < sizeof seg - 1 ? k - i : sizeof seg - 1;
+            memcpy(seg, p + i, m);
+            seg[m] = '\0';
             esc(f, seg);
-            free(seg);
+            i += m;
         }
         if (k < n) {
             fputs(in_code ? "</code>" : "<code>", f);

@@ -15,9 +15,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define WL_BASELINE_HEADER    "# weightlint baseline 1"
 #define WL_BASELINE_MAX_LINES 1000000
+#define WL_BASELINE_MAX_BYTES (256u << 20) /* room for WL_BASELINE_MAX_LINES of 256 bytes */
 
 void wl_baseline_free(wl_baseline *b)
 {
@@ -46,7 +48,15 @@ wl_status wl_baseline_load(const char *path, wl_baseline **out, wl_err *err)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory reading baseline");
     FILE *f = fopen(path, "r");
     if (!f) {
-        st = WL_FAIL(err, WL_E_USAGE, "%s: cannot open baseline: %s", path, strerror(errno));
+        st = WL_FAIL(err, wl_errno_status(errno, WL_E_USAGE), "%s: cannot open baseline: %s", path,
+                     strerror(errno));
+        goto out;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+        (uint64_t)sb.st_size > WL_BASELINE_MAX_BYTES) {
+        st = WL_FAIL(err, WL_E_USAGE, "%s: baseline file of %lld bytes, larger than the limit of %u",
+                     path, (long long)sb.st_size, WL_BASELINE_MAX_BYTES);
         goto out;
     }
     while (fgets(line, sizeof line, f)) {

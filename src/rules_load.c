@@ -695,13 +695,15 @@ static int looks_like_path(const char *s)
            (n > 4 && strcmp(s + n - 4, ".yml") == 0);
 }
 
-static wl_status read_file(const char *path, char **text, size_t *len, wl_err *err)
+static wl_status read_file(const char *path, const char *shown, char **text, size_t *len,
+                           wl_err *err)
 {
     wl_status st = WL_OK;
     char *buf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        st = WL_FAIL(err, WL_E_IO, "%s: cannot open rules file: %s", path, strerror(errno));
+        st = WL_FAIL(err, wl_errno_status(errno, WL_E_IO), "%s: cannot open rules file: %s", shown,
+                     strerror(errno));
         err->sys_errno = errno;
         return st;
     }
@@ -712,11 +714,11 @@ static wl_status read_file(const char *path, char **text, size_t *len, wl_err *e
     }
     size_t n = fread(buf, 1, WL_RULES_MAX_BYTES + 1, f);
     if (ferror(f)) {
-        st = WL_FAIL(err, WL_E_IO, "%s: read error", path);
+        st = WL_FAIL(err, WL_E_IO, "%s: read error", shown);
         goto out;
     }
     if (n > WL_RULES_MAX_BYTES) {
-        st = WL_FAIL(err, WL_E_RULES, "%s: rules file larger than %u bytes", path,
+        st = WL_FAIL(err, WL_E_RULES, "%s: rules file larger than %u bytes", shown,
                      WL_RULES_MAX_BYTES);
         goto out;
     }
@@ -901,9 +903,10 @@ static wl_status load_base(loader *L, yaml_node_t *n, wl_rules **out)
         return st;
     char *text = NULL;
     size_t len = 0;
-    if ((st = read_file(resolved, &text, &len, L->err))) {
+    if ((st = read_file(resolved, path, &text, &len, L->err))) {
         wl_err_wrap(L->err, "%s", where);
-        L->err->code = WL_E_RULES;
+        if (st != WL_E_NOMEM)
+            L->err->code = WL_E_RULES;
         return st == WL_E_NOMEM ? st : WL_E_RULES;
     }
     st = load_text(text, len, path, L->root, 0, L->depth + 1, out, L->err);
@@ -1008,6 +1011,13 @@ fail:
     return st;
 }
 
+/* libyaml failed for want of memory: it says so (YAML_MEMORY_ERROR), or, in some allocation
+ * failures of libyaml 0.2.5's document loader (a tag copy), leaves no error at all. */
+static int yaml_out_of_memory(const yaml_parser_t *parser)
+{
+    return parser->error == YAML_MEMORY_ERROR || parser->error == YAML_NO_ERROR;
+}
+
 /* Refuses nesting deeper than WL_RULES_MAX_NESTING with libyaml's event parser, before the
  * document loader (which takes seconds on 100,000 nested brackets) ever sees the text. */
 static wl_status check_nesting(const char *text, size_t len, const char *name, wl_err *err)
@@ -1020,8 +1030,11 @@ static wl_status check_nesting(const char *text, size_t len, const char *name, w
         return nomem(err);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     for (;;) {
-        if (!yaml_parser_parse(&parser, &ev))
+        if (!yaml_parser_parse(&parser, &ev)) {
+            if (yaml_out_of_memory(&parser))
+                st = nomem(err);
             break; /* syntax errors are reported by the loader, with its context */
+        }
         yaml_event_type_t t = ev.type;
         if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
             if (++depth > WL_RULES_MAX_NESTING) {
@@ -1064,7 +1077,7 @@ static wl_status load_text(const char *text, size_t len, const char *name,
         return nomem(err);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &L.doc)) {
-        if (parser.error == YAML_MEMORY_ERROR)
+        if (yaml_out_of_memory(&parser))
             st = nomem(err);
         else if (parser.context)
             st = WL_FAIL(err, WL_E_RULES, "%s:%zu:%zu: invalid YAML: %s %s (started at %zu:%zu)",
@@ -1103,6 +1116,9 @@ static wl_status load_text(const char *text, size_t len, const char *name,
                              line);
                 goto out;
             }
+        } else if (parser.error == YAML_MEMORY_ERROR) {
+            st = nomem(err);
+            goto out;
         }
     }
     st = apply_document(&L, root, out);
@@ -1141,7 +1157,7 @@ wl_status wl_rules_load_file(const char *path, wl_rules **out, wl_err *err)
                        "%s: a symlink to a file outside %s; a rules file must lie inside the "
                        "repository (or the folder) that holds it",
                        path, root);
-    if ((st = read_file(resolved, &text, &len, err)))
+    if ((st = read_file(resolved, path, &text, &len, err)))
         return st;
     st = load_text(text, len, path, root, 0, 0, out, err);
     free(text);

@@ -37,6 +37,11 @@ int wl_status_exit_code(wl_status s)
     return status_table[s].exit_code;
 }
 
+wl_status wl_errno_status(int e, wl_status otherwise)
+{
+    return e == ENOMEM ? WL_E_NOMEM : otherwise;
+}
+
 void wl_err_clear(wl_err *err)
 {
     memset(err, 0, sizeof *err);

@@ -14,6 +14,11 @@ wl_status wl_err_set(wl_err *err, wl_status code, const char *file, int line, co
 /* Prefixes the current message with "context: " (no-op when err is WL_OK). */
 void wl_err_wrap(wl_err *err, const char *fmt, ...) WL_PRINTF(2, 3);
 
+/* The status of a system call that failed with errno e: WL_E_NOMEM when e is ENOMEM (fopen and
+ * friends allocate; out of memory is a resource failure, exit 4, whatever was being opened),
+ * else `otherwise`. */
+wl_status wl_errno_status(int e, wl_status otherwise);
+
 #define WL_FAIL(err, code, ...) wl_err_set((err), (code), __FILE__, __LINE__, __VA_ARGS__)
 
 #endif

@@ -16,6 +16,9 @@ int cli_report_main(int argc, char **argv);
 
 /* Prints "weightlint: error: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The exit code for an output file that cannot be created, errno e: a usage error (bad path),
+ * or WL_EXIT_INTERNAL when e is ENOMEM (out of memory is exit 4). */
+int cli_create_fail_exit(int e);
 /* Prints "weightlint: warning: <msg>" to stderr. */
 void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

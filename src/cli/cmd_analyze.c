@@ -565,8 +565,9 @@ int cli_analyze_main(int argc, char **argv)
             snprintf(tmp, sizeof tmp, "%s.tmp", output);
             out = fopen(tmp, "w");
             if (out == NULL) {
-                cli_error("%s: cannot write: %s", output, strerror(errno));
-                rc = WL_EXIT_USAGE;
+                int e = errno;
+                cli_error("%s: cannot write: %s", output, strerror(e));
+                rc = cli_create_fail_exit(e);
             }
         }
         if (out != NULL) {

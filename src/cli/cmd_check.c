@@ -414,8 +414,9 @@ static int write_file_report(const char *path, wl_report_format fmt, const wl_re
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        cli_error("%s: cannot write: %s", path, strerror(errno));
-        return WL_EXIT_USAGE;
+        int e = errno;
+        cli_error("%s: cannot write: %s", path, strerror(e));
+        return cli_create_fail_exit(e);
     }
     wl_status st = wl_report_write(f, fmt, rep, &err);
     if (fclose(f) != 0 && st == WL_OK)
@@ -434,8 +435,9 @@ static int write_baseline_file(const char *path, const wl_findings *f)
     wl_err_clear(&err);
     FILE *out = fopen(path, "w");
     if (!out) {
-        cli_error("--write-baseline '%s': cannot write: %s", path, strerror(errno));
-        return WL_EXIT_USAGE;
+        int e = errno;
+        cli_error("--write-baseline '%s': cannot write: %s", path, strerror(e));
+        return cli_create_fail_exit(e);
     }
     wl_status st = wl_baseline_write(f, out, &err);
     if (fclose(out) != 0 || st != WL_OK) {
@@ -524,7 +526,7 @@ int cli_check_main(int argc, char **argv)
         wl_err_clear(&err);
         if (wl_cache_open(o.cache_dir, &results, &err) != WL_OK) {
             cli_error("--cache: %s", err.msg);
-            rc = WL_EXIT_USAGE;
+            rc = err.code == WL_E_NOMEM ? WL_EXIT_INTERNAL : WL_EXIT_USAGE;
             goto out;
         }
         opts.cache = results;

@@ -226,8 +226,9 @@ static int write_report_file(const char *path, wl_cmp_format fmt, const wl_compa
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        cli_error("%s: cannot write: %s", path, strerror(errno));
-        return WL_EXIT_USAGE;
+        int e = errno;
+        cli_error("%s: cannot write: %s", path, strerror(e));
+        return cli_create_fail_exit(e);
     }
     wl_status st = wl_compare_write(f, fmt, rep, &err);
     if (fclose(f) != 0 && st == WL_OK)
@@ -266,7 +267,7 @@ int cli_compare_main(int argc, char **argv)
     }
     if (o.cache && wl_cache_open(o.cache, &cache, &err) != WL_OK) {
         cli_error("--cache: %s", err.msg);
-        rc = WL_EXIT_USAGE;
+        rc = err.code == WL_E_NOMEM ? WL_EXIT_INTERNAL : WL_EXIT_USAGE;
         goto out;
     }
 

@@ -227,9 +227,10 @@ static int write_atomic(const char *path, const wl_html_report *rep)
     memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) { /* as check's -o: a path that cannot be created is a usage error */
-        cli_error("%s: cannot write: %s", path, strerror(errno));
+        int e = errno;
+        cli_error("%s: cannot write: %s", path, strerror(e));
         free(tmp);
-        return WL_EXIT_USAGE;
+        return cli_create_fail_exit(e);
     }
     /* mkstemp creates 0600; a report is an ordinary file, so honour the umask as fopen would */
     mode_t mask = umask(0);

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "weightlint.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +57,11 @@ void cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+int cli_create_fail_exit(int e)
+{
+    return e == ENOMEM ? WL_EXIT_INTERNAL : WL_EXIT_USAGE;
 }
 
 void cli_warning(const char *fmt, ...)

@@ -1005,6 +1005,29 @@ static void gen_deep_typeproto(void)
     write_model("deep_typeproto.onnx", model_new(g));
 }
 
+/* Resource limits (issue #12): a graph of WL_MAX_NODES + 1 empty nodes (2 bytes of file each,
+ * ~300 bytes of memory each once read), and a FLOAT16 weight of
+ * 131072 x 65536 (16 GiB, the largest payload allowed) stored in huge.data, which is NOT
+ * written here: the golden test makes it as a sparse file. Analyzing it would need 96 GiB. */
+static void gen_limits(void)
+{
+    Onnx__GraphProto *g = graph_new("many_nodes");
+    Onnx__NodeProto *n = xalloc(sizeof *n); /* an empty NodeProto: 2 bytes of file */
+    onnx__node_proto__init(n);
+    g->n_node = ((size_t)1 << 20) + 1;
+    g->node = xalloc(g->n_node * sizeof *g->node);
+    for (size_t i = 0; i < g->n_node; i++)
+        g->node[i] = n;
+    write_model("many_nodes.onnx", model_new(g));
+
+    g = graph_new("huge");
+    int64_t dims[2] = {131072, 65536};
+    Onnx__TensorProto *t = tensor_new("fc.weight", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16, 2, dims);
+    tensor_set_external(t, "huge.data", 0, (uint64_t)131072 * 65536 * 2);
+    graph_add_init(g, t);
+    write_model("huge_ext.onnx", model_new(g));
+}
+
 static void gen_raw_files(void)
 {
     static const char lfs[] =
@@ -1042,6 +1065,7 @@ int main(int argc, char **argv)
     gen_deep_typeproto();
     gen_bad_tensors();
     gen_ext_bad();
+    gen_limits();
     gen_raw_files();
     arena_reset();
     free(arena);
