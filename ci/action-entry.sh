@@ -51,6 +51,28 @@ MAX_PER_LEVEL=${WL_MAX_PER_LEVEL:-10}
 
 log() { printf 'weightlint-action: %s\n' "$*" >&2; }
 output() { printf '%s=%s\n' "$1" "$2" >>"$out_file"; }
+# A file name in the Markdown job summary: shown as above, Markdown and HTML characters escaped.
+md_name() {
+    local s c
+    s=$(show "$1")
+    s=${s//\\/\\\\}
+    for c in '`' '*' '_' '[' ']' '<' '>' '|' '#' '!'; do s=${s//"$c"/\\$c}; done
+    printf '%s' "$s"
+}
+# The job summary's notes on models that were not checked.
+notes_md() {
+    local f
+    if [ ${#refused[@]} -gt 0 ]; then
+        printf '> **Refused, not read:** symlinks to files outside the repository:'
+        for f in "${refused[@]}"; do printf ' %s' "$(md_name "$f")"; done
+        printf '\n\n'
+    fi
+    if [ ${#deleted[@]} -gt 0 ]; then
+        printf '> Deleted by the pull request (nothing to check):'
+        for f in "${deleted[@]}"; do printf ' %s' "$(md_name "$f")"; done
+        printf '\n\n'
+    fi
+}
 
 case $fail_on in error | warning | info | never) ;; *)
     echo "::error title=weightlint::fail-on '$fail_on': expected error, warning, info or never"
@@ -127,37 +149,81 @@ elif [ -n "$diff_ref" ]; then
 fi
 
 # --------------------------------------------------------------- the models
+# File names come from whoever opens the pull request: they travel as NUL-separated lists from
+# git (-z: no quoting of newlines, quotes or non-UTF-8 bytes) to weightlint's argv, are never
+# evaluated, and are escaped wherever they enter a workflow command or the log (gh_prop,
+# gh_data, show). docs/ci.md ("Hostile pull requests") lists what the Action does with each.
 models=()
+deleted=()             # .onnx files the pull request deletes: named, not checked
+declare -A renamed_from # new path -> old path, for the comparison with the base version
 if [ -n "${WL_MODELS:-}" ]; then
     shopt -s globstar nullglob
     for pat in $WL_MODELS; do
         for f in $pat; do [ -f "$f" ] && models+=("$f"); done
     done
     shopt -u globstar nullglob
-    mapfile -t models < <(printf '%s\n' "${models[@]}" | awk 'NF && !seen[$0]++')
     how="models input"
 elif [ -n "$diff_ref" ]; then
-    mapfile -t changed < <(git diff --name-only --no-renames --diff-filter=d "$diff_ref" HEAD --)
-    [ ${#changed[@]} -gt 0 ] && mapfile -t models < <(wl_changed_models "${changed[@]}")
+    changed=()
+    while IFS= read -r -d '' status && IFS= read -r -d '' path; do
+        case $status in
+        D) case $path in *.onnx) deleted+=("$path") ;; esac ;;
+        R* | C*)
+            IFS= read -r -d '' new || break
+            [ "${status:0:1}" = R ] && case $path in *.onnx) renamed_from[$new]=$path ;; esac
+            changed+=("$new")
+            ;;
+        *) changed+=("$path") ;;
+        esac
+    done < <(git -c core.quotePath=false diff -z --name-status -M "$diff_ref" HEAD --)
+    [ ${#changed[@]} -gt 0 ] && mapfile -d '' -t models < <(wl_changed_models -z "${changed[@]}")
     how="changed by the pull request"
 else
-    mapfile -t models < <(git ls-files -- '*.onnx')
+    mapfile -d '' -t models < <(git ls-files -z -- '*.onnx')
     how="every tracked .onnx file (no pull request base to diff against)"
 fi
-log "models ($how): ${models[*]:-none}"
+[ ${#models[@]} -gt 0 ] && mapfile -d '' -t models < <(printf '%s\0' "${models[@]}" | wl_unique0)
+
+# A model that is a symlink (or lies under one) resolving outside the repository is refused
+# unread: weightlint never opens it, the gate fails (exit 3) and names it.
+refused=()
+kept=()
+for m in "${models[@]}"; do
+    real=$(realpath -e -- "$m" 2>/dev/null) || real=""
+    case $real in
+    "$top"/*) kept+=("$m") ;;
+    *)
+        refused+=("$m")
+        echo "::error file=$(gh_prop "$m"),title=weightlint: outside the repository::$(gh_data "$m") is a symlink to a file outside the repository: not read, not checked."
+        ;;
+    esac
+done
+models=("${kept[@]}")
+log "models ($how): $(show_list "${models[@]}")"
+[ ${#refused[@]} -gt 0 ] && log "refused (symlinks out of the repository): $(show_list "${refused[@]}")"
+[ ${#deleted[@]} -gt 0 ] && log "deleted by the pull request, not checked: $(show_list "${deleted[@]}")"
 
 if [ ${#models[@]} -eq 0 ]; then
+    rc=0
+    [ ${#refused[@]} -gt 0 ] && rc=3
     output error-count 0
     output warning-count 0
     output info-count 0
     output models "[]"
     output alpha-weighted "{}"
     output verdict none
-    output exit-code 0
+    output exit-code "$rc"
     if [ "$summary_on" = on ] && [ -n "$summary_file" ]; then
-        printf '## weightlint\n\nNo ONNX model to check (%s).\n' "$how" >>"$summary_file"
+        {
+            if [ "$rc" = 0 ]; then
+                printf '## weightlint\n\nNo ONNX model to check (%s).\n' "$how"
+            else
+                printf '## weightlint: error: a model could not be read\n\n'
+            fi
+            notes_md
+        } >>"$summary_file"
     fi
-    exit 0
+    exit "$rc"
 fi
 
 # Git LFS pointers: weightlint refuses them (exit 3); say how to fix the checkout.
@@ -165,7 +231,7 @@ lfs=()
 for m in "${models[@]}"; do
     if wl_is_lfs_pointer "$m"; then
         lfs+=("$m")
-        echo "::error file=$m,title=weightlint: Git LFS pointer::$m is a Git LFS pointer, not the model: enable 'lfs: true' on actions/checkout (with: lfs: true) so the real file is checked out."
+        echo "::error file=$(gh_prop "$m"),title=weightlint: Git LFS pointer::$(gh_data "$m") is a Git LFS pointer, not the model: enable 'lfs: true' on actions/checkout (with: lfs: true) so the real file is checked out."
     fi
 done
 
@@ -176,9 +242,10 @@ check_args=()
 if [ "$fail_on" = never ]; then check_args+=(--exit-zero); else check_args+=(--fail-on "$fail_on"); fi
 
 mkdir -p -- "$(dirname -- "$sarif")"
-"$WL" check "${check_args[@]}" -f sarif -o "$sarif" -- "${models[@]}" >&2
-check_rc=$?
+"$WL" check "${check_args[@]}" -f sarif -o "$sarif" -- "${models[@]}" 2>&1 | defuse >&2
+check_rc=${PIPESTATUS[0]}
 rc=$check_rc
+[ ${#refused[@]} -gt 0 ] && [ "$rc" -lt 3 ] && rc=3
 "$WL" check "${check_args[@]}" -f json -o "$tmp/check.json" -- "${models[@]}" >/dev/null 2>&1
 "$WL" check "${check_args[@]}" -f markdown --max-findings 50 -- "${models[@]}" >"$tmp/check.md" 2>/dev/null
 "$WL" check "${check_args[@]}" -f github -- "${models[@]}" 2>/dev/null |
@@ -190,6 +257,8 @@ cmp_args=()
 [ -n "${WL_CONFIG:-}" ] && cmp_args+=(--config "$WL_CONFIG")
 [ -n "${WL_CACHE_DIR:-}" ] && cmp_args+=(--cache "$WL_CACHE_DIR")
 [ "$fail_on_regression" = true ] && cmp_args+=(--fail-on-regression)
+# verdict_rec MODEL VERDICT [JSON]: one NUL-separated record (file names may hold anything)
+verdict_rec() { printf '%s\0%s\0%s\0' "$1" "$2" "${3:-}" >>"$tmp/verdicts"; }
 : >"$tmp/verdicts"
 : >"$tmp/compare.md"
 : >"$tmp/annotations.compare"
@@ -199,45 +268,46 @@ for m in "${models[@]}"; do
     [ -n "$compare_ref" ] || break
     i=$((i + 1))
     base_dir="$tmp/base$i"
-    wl_extract_base "$compare_ref" "$m" "$base_dir"
+    src=${renamed_from[$m]:-$m} # a renamed model is compared with its old path's version
+    wl_extract_base "$compare_ref" "$src" "$base_dir"
     case $? in
     1)
-        printf '%s\tnew\n' "$m" >>"$tmp/verdicts"
-        printf '### %s\n\nNew model: no version at `%s` to compare with.\n\n' "$m" "$compare_name" >>"$tmp/compare.md"
+        verdict_rec "$m" new
+        printf '### %s\n\nNew model: no version at `%s` to compare with.\n\n' "$(md_name "$m")" "$compare_name" >>"$tmp/compare.md"
         continue
         ;;
     2)
-        printf '%s\tunknown\n' "$m" >>"$tmp/verdicts"
-        echo "::error file=$m,title=weightlint: Git LFS pointer::the version of $m at $compare_name is a Git LFS pointer: enable 'lfs: true' on actions/checkout (and fetch-depth: 0) to compare with it."
+        verdict_rec "$m" unknown
+        echo "::error file=$(gh_prop "$m"),title=weightlint: Git LFS pointer::the version of $(gh_data "$src") at $compare_name is a Git LFS pointer: enable 'lfs: true' on actions/checkout (and fetch-depth: 0) to compare with it."
         lfs+=("$m@$compare_name")
         [ "$rc" -lt 3 ] && rc=3
         continue
         ;;
     3)
-        printf '%s\tunknown\n' "$m" >>"$tmp/verdicts"
-        echo "::warning file=$m,title=weightlint::could not extract $m at $compare_name from git"
+        verdict_rec "$m" unknown
+        echo "::warning file=$(gh_prop "$m"),title=weightlint::could not extract $(gh_data "$src") at $compare_name from git"
         continue
         ;;
     esac
-    label="$compare_name:$m"
+    label="$compare_name:$src"
     "$WL" compare "${cmp_args[@]}" --base-label "$label" -f json -o "$tmp/compare$i.json" \
-        -- "$base_dir/$m" "$m" >&2
-    crc=$?
+        -- "$base_dir/$src" "$m" 2>&1 | defuse >&2
+    crc=${PIPESTATUS[0]}
     [ "$crc" -gt "$rc" ] && rc=$crc
     [ "$crc" -gt "$compare_rc" ] && compare_rc=$crc
     # the report's own title and one-line header (lines 1-4) are the overview's job here
     "$WL" compare "${cmp_args[@]}" --base-label "$label" -f markdown --max-rows 60 \
-        -- "$base_dir/$m" "$m" 2>/dev/null | tail -n +5 >>"$tmp/compare.md"
-    "$WL" compare "${cmp_args[@]}" --base-label "$label" -f github -- "$base_dir/$m" "$m" \
+        -- "$base_dir/$src" "$m" 2>/dev/null | tail -n +5 >>"$tmp/compare.md"
+    "$WL" compare "${cmp_args[@]}" --base-label "$label" -f github -- "$base_dir/$src" "$m" \
         2>/dev/null | grep '^::' >>"$tmp/annotations.compare"
     verdict=$(python3 - "$tmp/compare$i.json" <<'PY' 2>/dev/null || echo unknown
 import json, sys
 print(json.load(open(sys.argv[1]))["comparisons"][0]["verdict"])
 PY
 )
-    printf '%s\t%s\t%s\n' "$m" "$verdict" "$tmp/compare$i.json" >>"$tmp/verdicts"
+    verdict_rec "$m" "$verdict" "$tmp/compare$i.json"
     rm -rf -- "$base_dir"
-    log "weightlint compare $m with $compare_name: $verdict (exit $crc)"
+    log "weightlint compare $(show "$m")${renamed_from[$m]:+ (renamed from $(show "$src"))} with $compare_name: $verdict (exit $crc)"
 done
 
 # --------------------------------------------------------------- annotations
@@ -266,8 +336,11 @@ for m in check.get("models", []):
     if isinstance(s.get("alpha_weighted"), (int, float)):
         alpha[m["path"]] = round(s["alpha_weighted"], 6)
 verdicts, base_alpha = {}, {}
-for line in open(verdicts_path):
-    path, v, js = (line.rstrip("\n").split("\t") + ["", ""])[:3]
+# NUL-separated (path, verdict, json) records; paths are bytes, shown as check.json shows them
+# (invalid UTF-8 as U+FFFD)
+rec = open(verdicts_path, "rb").read().decode("utf-8", "replace").split("\0")
+for k in range(0, len(rec) - 2, 3):
+    path, v, js = rec[k:k + 3]
     verdicts[path] = v
     try:
         base_alpha[path] = json.load(open(js))["base"]["alpha_weighted"]
@@ -286,8 +359,11 @@ with open(out_path, "a") as f:
     f.write("exit-code=%s\n" % rc)
 # one row per model: alpha-hat before and after, the verdict, the lint findings
 shown = [f for f in check.get("findings", []) if not f.get("suppressed") and not f.get("baselined")]
-def md(s):
-    return s.replace("|", "\\|").replace("_", "\\_")
+def md(s):  # a file name in a table cell: control characters as '?', Markdown/HTML escaped
+    s = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in s)
+    for c in "\\`*_[]<>|#!":
+        s = s.replace(c, "\\" + c)
+    return s
 with open(overview_path, "w") as f:
     f.write("| Model | α̂ %s | α̂ now | Comparison | Lint findings |\n|---|---:|---:|---|---|\n"
             % ("at `%s`" % ref if ref else "(base)"))
@@ -332,6 +408,7 @@ if [ "$summary_on" = on ] && [ -n "$summary_file" ]; then
         printf '.\n\n'
         cat "$tmp/overview.md"
         printf '\n'
+        notes_md
         if [ ${#lfs[@]} -gt 0 ]; then
             printf '> **Git LFS pointers instead of models:** %s. Add `lfs: true` to the `actions/checkout` step so the real files are checked out.\n\n' "${lfs[*]}"
         fi

@@ -32,8 +32,8 @@ mkdir -p -- "$dir" || { log "cannot create $dir"; exit 0; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-mapfile -t models < <(python3 -c 'import json, sys
-for m in json.loads(sys.argv[1] or "[]"): print(m)' "${WL_MODELS_JSON:-[]}" 2>/dev/null)
+mapfile -d '' -t models < <(python3 -c 'import json, sys
+for m in json.loads(sys.argv[1] or "[]"): sys.stdout.write(m + "\0")' "${WL_MODELS_JSON:-[]}" 2>/dev/null)
 args=()
 [ -n "${WL_CONFIG:-}" ] && args+=(--config "$WL_CONFIG")
 
@@ -42,7 +42,11 @@ args=()
 i=0
 count=0
 for m in "${models[@]}"; do
-    [ -f "$m" ] || continue
+    if [ ! -f "$m" ]; then # JSON shows a name that is not UTF-8 with U+FFFD: named, not found
+        printf '\t%s\t\tnot found (a file name that is not valid UTF-8 is listed with U+FFFD)\n' \
+            "$(show "$m")" >>"$tmp/index.tsv"
+        continue
+    fi
     i=$((i + 1))
     # the file name keeps the path readable but only [A-Za-z0-9._-]
     name=$(printf '%02d-%s' "$i" "$m" | sed 's|/|__|g; s|[^A-Za-z0-9._-]|_|g').html
@@ -54,11 +58,11 @@ for m in "${models[@]}"; do
     fi
     if err=$("$WL" report "${args[@]}" "${cmp[@]}" -o "$dir/$name" -- "$m" 2>&1 >/dev/null); then
         count=$((count + 1))
-        printf '%s\t%s\t%s\t\n' "$name" "$m" "$base" >>"$tmp/index.tsv"
-        log "$m${base:+ vs $base}: $name"
+        printf '%s\t%s\t%s\t\n' "$name" "$(show "$m")" "$(show "$base")" >>"$tmp/index.tsv"
+        log "$(show "$m")${base:+ vs $(show "$base")}: $name"
     else
-        printf '\t%s\t%s\t%s\n' "$m" "$base" "$(printf '%s' "$err" | tr '\t\n' '  ')" >>"$tmp/index.tsv"
-        log "$m: no report: $err"
+        printf '\t%s\t%s\t%s\n' "$(show "$m")" "$(show "$base")" "$(show "$err")" >>"$tmp/index.tsv"
+        log "$(show "$m"): no report: $(show "$err")"
     fi
     rm -rf -- "$tmp/base$i"
 done

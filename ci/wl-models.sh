@@ -1,13 +1,37 @@
 # wl-models.sh — shell functions shared by the GitHub Action (ci/action-entry.sh) and the
 # pre-commit hook (ci/precommit-entry.sh): which ONNX models a set of changed files concerns
 # (a model whose external-data file changed counts as changed), Git LFS pointer detection, and
-# extracting the version of a model (with its external data) that a git ref holds. Sourced, not
-# run; needs bash, git and grep. docs/ci.md describes the behaviour.
+# extracting the version of a model (with its external data) that a git ref holds, and the
+# escaping of file names (which a pull request chooses) for workflow commands and the log.
+# Sourced, not run; needs bash, git, grep and sed. docs/ci.md describes the behaviour.
 
 # Largest .onnx searched for external-data references. A model that stores its weights
 # externally keeps only the graph in the .onnx (small); a bigger file holds its weights inline.
 WL_MAX_GRAPH_BYTES=${WL_MAX_GRAPH_BYTES:-67108864}
 
+# Untrusted text (file names) in a workflow command: GitHub's escapes for the message (gh_data)
+# and for a property such as file= (gh_prop), so a name holding a newline or "::" cannot end
+# the command or start another one.
+gh_data() {
+    local s=${1//'%'/%25}
+    s=${s//$'\r'/%0D}
+    printf '%s' "${s//$'\n'/%0A}"
+}
+gh_prop() {
+    local s
+    s=$(gh_data "$1")
+    s=${s//:/%3A}
+    printf '%s' "${s//,/%2C}"
+}
+# A file name for the log: control characters (newline, CR, ESC...) shown as '?'.
+show() { printf '%s' "${1//[[:cntrl:]]/?}"; }
+show_list() {
+    local sep="" f
+    for f in "$@"; do printf '%s%s' "$sep" "$(show "$f")"; sep=", "; done
+}
+# Lines of weightlint's own output (which quotes file names) that would read as workflow
+# commands are defused: only this script issues commands.
+defuse() { sed 's/^\([[:space:]]*\)::/\1: :/'; }
 # wl_is_lfs_pointer FILE: true when FILE is a Git LFS pointer (the spec's first line).
 wl_is_lfs_pointer() {
     [ -f "$1" ] && [ "$(head -c 39 -- "$1" 2>/dev/null)" = "version https://git-lfs.github.com/spec" ]
@@ -20,42 +44,55 @@ wl_small_file() {
     [ "$size" -le "$WL_MAX_GRAPH_BYTES" ]
 }
 
+# wl_unique0: NUL-separated names on stdin, each printed once (first occurrence), NUL-separated.
+wl_unique0() {
+    local -A seen=()
+    local f
+    while IFS= read -r -d '' f; do
+        [ -n "$f" ] && [ -z "${seen[$f]:-}" ] || continue
+        seen[$f]=1
+        printf '%s\0' "$f"
+    done
+}
+
 # wl_models_for_data FILE: prints the tracked .onnx files of the working tree that name FILE
 # (a repository path) as external data: models in FILE's folder or an ancestor folder whose
 # bytes contain FILE's path relative to that folder (ONNX stores external_data locations as
 # plain strings, relative to the model's folder).
 wl_models_for_data() {
-    local file=$1 dir rel model
+    local file=$1 dir rel model end=${2:-\n}
     dir=$(dirname -- "$file")
     rel=$(basename -- "$file")
     while :; do
         local spec=":(glob)*.onnx"
         [ "$dir" != "." ] && spec=":(glob)$dir/*.onnx"
-        while IFS= read -r model; do
+        while IFS= read -r -d '' model; do
             [ -n "$model" ] && [ -f "$model" ] || continue
             wl_small_file "$model" || continue
             if grep -a -q -F -- "$rel" "$model"; then
-                printf '%s\n' "$model"
+                printf "%s$end" "$model"
             fi
-        done < <(git ls-files -- "$spec" 2>/dev/null)
+        done < <(git -c core.quotePath=false ls-files -z -- "$spec" 2>/dev/null)
         [ "$dir" = "." ] && break
         rel="$(basename -- "$dir")/$rel"
         dir=$(dirname -- "$dir")
     done
 }
 
-# wl_changed_models FILE...: the .onnx files among FILE... (that exist) plus the models that
-# reference any of the other files as external data; each printed once, in order.
+# wl_changed_models [-z] FILE...: the .onnx files among FILE... (that exist) plus the models
+# that reference any of the other files as external data; each printed once, in order, one
+# per line, or NUL-terminated with -z (file names may hold newlines).
 wl_changed_models() {
-    local f
+    local f end='\n'
+    [ "${1:-}" = -z ] && { end='\0'; shift; }
     {
         for f in "$@"; do
             case $f in
-            *.onnx) [ -f "$f" ] && printf '%s\n' "$f" ;;
-            *) wl_models_for_data "$f" ;;
+            *.onnx) [ -f "$f" ] && printf '%s\0' "$f" ;;
+            *) wl_models_for_data "$f" '\0' ;;
             esac
         done
-    } | awk '!seen[$0]++'
+    } | wl_unique0 | if [ "$end" = '\0' ]; then cat; else tr '\0' '\n'; fi
 }
 
 # wl_extract_base REF PATH DEST: writes the version of model PATH at git ref REF to DEST/PATH,

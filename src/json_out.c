@@ -78,9 +78,52 @@ void wl_json_end_array(wl_json *j)
     close_level(j, ']');
 }
 
+/* The length of the well-formed UTF-8 sequence at p (1-4; Unicode 15 table 3-7: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0 when p does not start one. */
+static int utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    int n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
 void wl_json_escape(FILE *f, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80) { /* JSON is UTF-8 (RFC 8259 §8.1): a stray byte becomes U+FFFD */
+            int n = utf8_len(p);
+            if (n == 0) {
+                fputs("\\ufffd", f);
+                continue;
+            }
+            fwrite(p, 1, (size_t)n, f);
+            p += n - 1;
+            continue;
+        }
         switch (*p) {
         case '"':
             fputs("\\\"", f);

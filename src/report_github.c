@@ -107,9 +107,12 @@ void wl_report_write_github(FILE *f, const wl_report *r)
         char reasons[256];
         wl_report_coverage_of(rm->analysis, &c);
         wl_report_reasons_str(&c, reasons, sizeof reasons);
-        fprintf(f, "weightlint: %s: %zu tensors: %zu analyzed, %zu skipped%s%s%s, %zu fit failed, "
+        /* a plain line, but escaped too: a path holding a newline must not start a command */
+        fputs("weightlint: ", f);
+        escape(f, rm->path, 0);
+        fprintf(f, ": %zu tensors: %zu analyzed, %zu skipped%s%s%s, %zu fit failed, "
                    "%zu non-finite\n",
-                rm->path, c.tensors, c.analyzed, c.skipped, c.n_reasons ? " (" : "", reasons,
+                c.tensors, c.analyzed, c.skipped, c.n_reasons ? " (" : "", reasons,
                 c.n_reasons ? ")" : "", c.fit_failed, c.nonfinite);
     }
     wl_report_counts c;

@@ -50,28 +50,9 @@ cat >"$tmp/event.json" <<EOF
                   "head": {"ref": "pr", "sha": "$(git rev-parse HEAD)"}}}
 EOF
 
-# run_action NAME [VAR=value...]: the entry script as the action runs it; leaves
-# $tmp/NAME.{out,err,output,summary,rc}
-run_action() {
-    local name=$1
-    shift
-    : >"$tmp/$name.output"
-    : >"$tmp/$name.summary"
-    set +e
-    (
-        cd "$repo"
-        env GITHUB_WORKSPACE="$repo" GITHUB_EVENT_NAME=pull_request \
-            GITHUB_EVENT_PATH="$tmp/event.json" GITHUB_BASE_REF=main GITHUB_HEAD_REF=pr \
-            GITHUB_OUTPUT="$tmp/$name.output" GITHUB_STEP_SUMMARY="$tmp/$name.summary" \
-            WL_BIN="$WL" WL_CACHE_DIR="$tmp/cache" WL_SARIF_FILE="$tmp/$name.sarif" "$@" \
-            bash "$root/ci/action-entry.sh"
-    ) >"$tmp/$name.out" 2>"$tmp/$name.err"
-    echo $? >"$tmp/$name.rc"
-    set -e
-}
-want_rc() { [ "$(cat "$tmp/$1.rc")" = "$2" ] || { tail -30 "$tmp/$1.err"; fail "$1: exit $(cat "$tmp/$1.rc"), want $2"; }; }
-has() { grep -q -F -- "$3" "$tmp/$1.$2" || { cat "$tmp/$1.$2" | head -80; fail "$1.$2 lacks: $3"; }; }
-lacks() { ! grep -q -F -- "$3" "$tmp/$1.$2" || fail "$1.$2 should not contain: $3"; }
+# run_action, want_rc, has, lacks
+# shellcheck source=tests/scripts/lib/action_harness.sh
+. "$root/tests/scripts/lib/action_harness.sh"
 
 # ---- 1. the degraded pull request fails, and says why
 run_action pr
