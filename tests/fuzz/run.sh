@@ -77,6 +77,14 @@ seed_baseline() {
     fi
     printf '# weightlint baseline 1\n# fingerprint\tcode\tmodel\ttensor\n0123456789ABCDEF\tWL101\tm.onnx\tfc1\r\n\nfedcba9876543210\n' >"$s/hand"
 }
+seed_dtype() {
+    local s=$1 code
+    # every data_type code, with 64 bytes of 0x55 and with a few edge bytes as payload
+    for code in $(seq 0 26); do
+        { printf "\\$(printf '%03o' "$code")"; head -c 64 /dev/zero | tr '\0' '\125'; } >"$s/code$code"
+        { printf "\\$(printf '%03o' "$code")"; printf '\000\001\017\020\177\200\201\360\377'; } >"$s/edge$code"
+    done
+}
 seed_cache() {
     local s=$1 d e i=0 key
     # the target's fixed key: bytes 0xa0, 0xa1, ... 0xbf
