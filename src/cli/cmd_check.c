@@ -429,19 +429,25 @@ static int write_file_report(const char *path, wl_report_format fmt, const wl_re
     return WL_EXIT_OK;
 }
 
+/* Writes the baseline atomically (temporary file, then rename), like the reports: a failure
+ * leaves the previous baseline, never half of a new one. */
 static int write_baseline_file(const char *path, const wl_findings *f)
 {
+    char tmp[4096];
     wl_err err;
     wl_err_clear(&err);
-    FILE *out = fopen(path, "w");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = fopen(tmp, "w");
     if (!out) {
         int e = errno;
         cli_error("--write-baseline '%s': cannot write: %s", path, strerror(e));
         return cli_create_fail_exit(e);
     }
     wl_status st = wl_baseline_write(f, out, &err);
-    if (fclose(out) != 0 || st != WL_OK) {
-        cli_error("--write-baseline '%s': %s", path, err.msg[0] ? err.msg : strerror(errno));
+    if (fclose(out) != 0 || st != WL_OK || rename(tmp, path) != 0) {
+        int e = errno;
+        cli_error("--write-baseline '%s': %s", path, err.msg[0] ? err.msg : strerror(e));
+        remove(tmp);
         return WL_EXIT_INTERNAL;
     }
     return WL_EXIT_OK;

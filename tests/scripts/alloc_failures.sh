@@ -13,7 +13,7 @@
 #
 #   ALLOC_STRIDE=K  try N = 1, 1+K, 1+2K, ... (default 11, about 500 runs, ~2 minutes under
 #                   ASan on 2 vCPUs; ALLOC_STRIDE=1 tries every allocation: tests/alloc/README.md)
-#   ALLOC_ONLY=cmd  sweep one of analyze, check, compare, report
+#   ALLOC_ONLY=cmd  sweep one of analyze, check, baseline (check --write-baseline), compare, report
 set -euo pipefail
 root=$PWD
 WL=${WL:-$root/build/dev/weightlint}
@@ -56,6 +56,7 @@ run() {
 complete() {
     case $1 in
     *.html) tail -c 8 "$1" | grep -q '</html>' ;;
+    *.txt) head -1 "$1" | grep -q '^# weightlint baseline 1$' && [ -z "$(tail -c 1 "$1")" ] ;;
     *) python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null ;;
     esac
 }
@@ -106,6 +107,7 @@ bad=0
 only=${ALLOC_ONLY:-}
 [ -n "$only" ] && [ "$only" != analyze ] || sweep analyze out.json analyze --threads 1 --format json -o out.json "$m"
 [ -n "$only" ] && [ "$only" != check ] || sweep check out.sarif check --threads 1 --config cfg/rules.yaml --baseline base.txt --cache cache --exit-zero -o out.sarif "$m"
+[ -n "$only" ] && [ "$only" != baseline ] || sweep baseline new.txt check --threads 1 --cache cache --write-baseline new.txt "$m"
 [ -n "$only" ] && [ "$only" != compare ] || sweep compare out.json compare --threads 1 --config cfg/rules.yaml --format json -o out.json "$m" "$m"
 [ -n "$only" ] && [ "$only" != report ] || sweep report out.html report --threads 1 --compare "$m" -o out.html "$m"
 echo "alloc_failures: $total_tried runs in all (stride $stride), $total_absorbed absorbed"
