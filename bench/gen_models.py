@@ -11,6 +11,8 @@ directory outside the repository, each only if it is missing. Weights are seeded
   llm1b      Llama-3.2-1B-like fp16, EXTERNAL DATA in llm1b.onnx.data beside it: 16 layers x
              [q,o 2048x2048, k,v 2048x512, gate/up 2048x8192, down 8192x2048], tied embedding
              128256x2048; 2.47 GB
+  llm1b-q4   the same weights as MatMulNBits (bits 4, block 32, float scales, packed zero
+             points), external data, lm_head = the tied embedding (K 2048, N 128256); 0.8 GB
 
 Beside each <model>.onnx it writes <model>.shapes, one line per analyzed weight tensor:
     rows cols count name
@@ -22,7 +24,7 @@ Python + numpy + onnx (Debian python3-numpy, python3-onnx) rather than a protobu
 onnx.helper builds valid graphs in a few lines and onnx.checker validates them, numpy's
 default_rng fills 1.2 G values in seconds, and the generator is never timed.
 
-usage: gen_models.py [--cache DIR] [--force] [MODEL...]     (default: all four)
+usage: gen_models.py [--cache DIR] [--force] [MODEL...]     (default: all)
 """
 import argparse
 import os
@@ -222,6 +224,25 @@ def gen_bert(path):
 
 # ---------------------------------------------------------------- llm1b (fp16, external data)
 
+def ext_tensor(f, data_name, name, data_type, shape, a):
+    """A TensorProto whose bytes (numpy array a) are appended to the open external-data file f
+    at a page-aligned offset, as onnx's own saver can do."""
+    pad = (-f.tell()) % 4096
+    f.write(b"\0" * pad)
+    offset = f.tell()
+    f.write(np.ascontiguousarray(a).tobytes())
+    t = TensorProto()
+    t.name = name
+    t.data_type = data_type
+    t.dims.extend(int(d) for d in shape)
+    t.data_location = TensorProto.EXTERNAL
+    for key, val in (("location", data_name), ("offset", str(offset)),
+                     ("length", str(f.tell() - offset))):
+        e = t.external_data.add()
+        e.key, e.value = key, val
+    return t
+
+
 def gen_llm1b(path):
     d, kv, ff, vocab, n_layers = 2048, 512, 8192, 128256, 16
     data_name = os.path.basename(path) + ".data"
@@ -231,22 +252,8 @@ def gen_llm1b(path):
     f = open(tmp_data, "wb")
 
     def weight(name, shape):
-        offset = f.tell()
         a = gaussian(name, shape, shape[0], np.float16)
-        f.write(a.tobytes())
-        length = f.tell() - offset
-        pad = (-f.tell()) % 4096  # page-aligned offsets, as onnx's own saver can do
-        f.write(b"\0" * pad)
-        t = TensorProto()
-        t.name = name
-        t.data_type = TensorProto.FLOAT16
-        t.dims.extend(shape)
-        t.data_location = TensorProto.EXTERNAL
-        for key, val in (("location", data_name), ("offset", str(offset)),
-                         ("length", str(length))):
-            e = t.external_data.add()
-            e.key, e.value = key, val
-        inits.append(t)
+        inits.append(ext_tensor(f, data_name, name, TensorProto.FLOAT16, shape, a))
         shapes.add(name, shape)
         return name
 
@@ -290,8 +297,90 @@ def gen_llm1b(path):
                    "external data (2.47 GB)"
 
 
+# ---------------------------------------------------------------- llm1b-q4 (MatMulNBits)
+
+def gen_llm1b_q4(path):
+    """llm1b's 113 matrices as onnxruntime-genai's int4 export stores them: MatMulNBits, bits 4,
+    block 32, float32 scales and packed zero points (asymmetric, the quantizer's default), all in
+    external data; the tied embedding is the lm_head MatMulNBits (K 2048, N 128256). The same
+    seeded weights as llm1b, quantized as onnxruntime's MlasQuantizeBlockwise does
+    (tests/gen/lowbit_models.py nbits_quant)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                    "gen"))
+    from lowbit_models import nbits_quant  # noqa: E402 (the one home of the quantizer)
+    d, kv, ff, vocab, n_layers = 2048, 512, 8192, 128256, 16
+    data_name = os.path.basename(path) + ".data"
+    data_path = path + ".data"
+    inits, nodes, shapes = [], [], Shapes()
+    tmp_data = data_path + ".tmp"
+    f = open(tmp_data, "wb")
+
+    def mm(x, name, shape, y, src=None):
+        """y = MatMulNBits(x, quantized `name` [K, N] = shape)."""
+        k, n = shape
+        if src is None:  # llm1b's bytes for this name: N(0, 1/K) float16
+            w = gaussian(name, (k, n), k, np.float16).astype(np.float32)
+        else:  # llm1b's [vocab, d] embedding, transposed
+            w = gaussian(src, (n, k), n, np.float16).astype(np.float32).T
+        parts = [nbits_quant(w[:, c:c + 16384], 4, 32, False) for c in range(0, n, 16384)]
+        del w
+        packed = np.concatenate([p[0] for p in parts])
+        scales = np.concatenate([p[1] for p in parts])
+        zps = np.concatenate([p[2] for p in parts])
+        del parts
+        inits.append(ext_tensor(f, data_name, name + "_Q4", TensorProto.UINT8, packed.shape,
+                                packed))
+        inits.append(ext_tensor(f, data_name, name + "_scales", TensorProto.FLOAT, scales.shape,
+                                scales))
+        inits.append(ext_tensor(f, data_name, name + "_zero_points", TensorProto.UINT8,
+                                zps.shape, zps))
+        shapes.add(name + "_Q4", (k, n))
+        nodes.append(helper.make_node("MatMulNBits", [x, name + "_Q4", name + "_scales",
+                                                      name + "_zero_points"], [y], name=y,
+                                      domain="com.microsoft", K=k, N=n, bits=4, block_size=32))
+        return y
+
+    x = "hidden"
+    for i in range(n_layers):
+        p = "model.layers.%d." % i
+        q = mm(x, p + "self_attn.q_proj.weight", (d, d), p + "q")
+        k = mm(x, p + "self_attn.k_proj.weight", (d, kv), p + "k")
+        v = mm(x, p + "self_attn.v_proj.weight", (d, kv), p + "v")
+        nodes.append(helper.make_node("Transpose", [v], [p + "vT"], name=p + "vT", perm=[0, 2, 1]))
+        nodes.append(helper.make_node("MatMul", [k, p + "vT"], [p + "scores"], name=p + "scores"))
+        nodes.append(helper.make_node("Softmax", [p + "scores"], [p + "probs"], name=p + "sm",
+                                      axis=-1))
+        nodes.append(helper.make_node("MatMul", [p + "probs", q], [p + "ctx"], name=p + "ctx"))
+        o = mm(p + "ctx", p + "self_attn.o_proj.weight", (d, d), p + "attn_out")
+        nodes.append(helper.make_node("Add", [x, o], [p + "res1"], name=p + "res1"))
+        g = mm(p + "res1", p + "mlp.gate_proj.weight", (d, ff), p + "gate")
+        u = mm(p + "res1", p + "mlp.up_proj.weight", (d, ff), p + "up")
+        nodes.append(helper.make_node("Mul", [g, u], [p + "gu"], name=p + "gu"))
+        h = mm(p + "gu", p + "mlp.down_proj.weight", (ff, d), p + "mlp_out")
+        nodes.append(helper.make_node("Add", [p + "res1", h], [p + "res2"], name=p + "res2"))
+        x = p + "res2"
+    # the tied embedding [vocab, d] as the lm_head's B: K = d, N = vocab
+    mm(x, "lm_head.weight", (d, vocab), "logits", src="model.embed_tokens.weight")
+    f.close()
+    os.replace(tmp_data, data_path)
+    graph = helper.make_graph(
+        nodes, "llm1b-q4",
+        [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["B", "S", d])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", "S", vocab])], inits)
+    model = helper.make_model(graph, producer_name="weightlint-bench",
+                              opset_imports=[helper.make_opsetid("", OPSET),
+                                             helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 8
+    model.doc_string = "Llama-3.2-1B-like shapes, MatMulNBits q4 block 32, external data"
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as fo:
+        fo.write(model.SerializeToString())
+    os.replace(tmp, path)  # onnx 1.12's checker does not know com.microsoft ops
+    return shapes, "llm1b-q4: llm1b's 113 matrices as MatMulNBits 4-bit block 32, external data"
+
+
 MODELS = {"gen1g": gen_gen1g, "resnet50": gen_resnet50, "bert-base": gen_bert,
-          "llm1b": gen_llm1b}
+          "llm1b": gen_llm1b, "llm1b-q4": gen_llm1b_q4}
 
 
 def main():

@@ -8,7 +8,7 @@
 # Environment: BUILD (dir of the weightlint binary, default build/release), PYTHON (default
 # /usr/bin/python3, needs numpy and onnx), WEIGHTLINT_BENCH_CACHE (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench), BENCH_MODELS (subset, default
-# "examples resnet50 bert-base gen1g llm1b"), BENCH_FAST (models also run with --fast,
+# "examples resnet50 bert-base gen1g llm1b llm1b-q4"), BENCH_FAST (models also run with --fast,
 # default "bert-base llm1b"). OPENBLAS_* are left exactly as the environment sets them.
 set -euo pipefail
 
@@ -18,7 +18,7 @@ BUILD=${BUILD:-build/release}
 BIN=$BUILD/weightlint
 PYTHON=${PYTHON:-/usr/bin/python3}
 CACHE=${WEIGHTLINT_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench}
-MODELS=${BENCH_MODELS:-examples resnet50 bert-base gen1g llm1b}
+MODELS=${BENCH_MODELS:-examples resnet50 bert-base gen1g llm1b llm1b-q4}
 FAST_MODELS=${BENCH_FAST:-bert-base llm1b}
 OUT=$BUILD/bench
 mkdir -p "$OUT"
@@ -132,7 +132,7 @@ for m in $MODELS; do
         continue
     fi
     runs=5
-    case "$m" in gen1g | llm1b) runs=3 ;; esac
+    case "$m" in gen1g | llm1b | llm1b-q4) runs=3 ;; esac
     bench_model "$m" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs"
     for f in $FAST_MODELS; do
         if [ "$f" = "$m" ]; then

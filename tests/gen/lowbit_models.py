@@ -19,10 +19,11 @@ For each encoding E it writes OUTDIR/E/:
 tests/ort/ort_matrix.js runs the probes in onnxruntime and writes probe_*.out.f64;
 tests/ort/check.py compares weightlint with those matrices.
 
-Weights: the bundled Fashion-MNIST MLP (examples/fashion_mlp_trained.onnx, trained, 89.4 %):
-fc1 784x512, fc2 512x256, fc3 256x10 as MatMul B (K x N). The attention, embedding and
-gather encodings re-use the same trained matrices in transformer roles (packed QKV 512 x 768 =
-fc1's first 768 inputs; word table 784 x 512 = fc1ᵀ; position table 256 x 512 = fc2ᵀ).
+Weights, all trained: the bundled Fashion-MNIST MLP (examples/fashion_mlp_trained.onnx, 89.4 %):
+fc1 784x512, fc2 512x256, fc3 256x10 as MatMul B (K x N), for the MatMul-shaped encodings; and
+a one-block transformer trained on a copy task (tools/train/train_tiny_transformer.py ->
+tests/gen/tiny_transformer.npz, 0.2 MB) for the attention, embedding and gather encodings:
+packed QKV 128 x 384, word table 257 x 128, position table 33 x 128.
 
 Quantization follows onnxruntime's sources (python/tools/quantization and MLAS):
   - MatMulNBits: MlasQuantizeBlockwise column-wise (q4_dq.cpp range2scalezp / range2scale:
@@ -56,6 +57,7 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 MLP = os.path.join(REPO, "examples", "fashion_mlp_trained.onnx")
+TINY = os.path.join(HERE, "tiny_transformer.npz")
 
 # TensorProto.DataType values newer than onnx 1.12
 FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, UINT4, INT4 = 17, 18, 19, 20, 21, 22
@@ -414,19 +416,19 @@ def nbits_quant(b, bits, block, symmetric, fp16=False, g_idx=None, float_zp=Fals
         scales[:, j] = s.astype(sdt)
         s_used = scales[:, j].astype(F32)
         rs = np.where(s_used != 0, F32(1) / np.where(s_used != 0, s_used, 1), F32(0)).astype(F32)
-        for r in rows:
-            v = src[r, :]
-            q[:, r] = np.clip(roundf(v * rs + z), 0, qmax).astype(np.uint8)
+        q[:, rows] = np.clip(roundf(blk.T * rs[:, None] + z[:, None]), 0, qmax).astype(np.uint8)
     blob = block * bits // 8
-    packed = np.stack([pack_low_first(q[c], bits) for c in range(n)]).reshape(n, kb, blob)
+    packed = pack_low_first(q, bits).reshape(n, kb, blob)  # rows of whole bytes (block >= 16)
     zp_out = None
     if not symmetric:
         if float_zp:
             zp_out = fzp.reshape(-1)
-        else:
+        else:  # each column's zero points start on a byte: [N, ceil(k_blocks * bits / 8)]
             per = 8 // bits
             zrow = (kb + per - 1) // per
-            zp_out = np.stack([pack_low_first(zps[c], bits)[:zrow] for c in range(n)]).reshape(-1)
+            zpad = np.zeros((n, zrow * per), np.uint8)
+            zpad[:, :kb] = zps
+            zp_out = pack_low_first(zpad, bits)
     return packed, scales.reshape(-1), zp_out
 
 
@@ -679,16 +681,24 @@ def enc_fused_matmul(enc):
 
 # ------------------------------------------------------------------ transformer roles
 
-def qkv_weight(sizes=(256, 256, 256)):
-    fc1 = load_mlp()[0][1]  # [784, 512]: rows = inputs
-    w = fc1.T[:, :sum(sizes)].copy()  # [512 in, sum(sizes)]
-    return w
+def tiny_transformer():
+    """The trained one-block transformer (tools/train/train_tiny_transformer.py): E [257, 128],
+    P [33, 128], Wqkv [128, 384], Wo, W1, W2."""
+    z = np.load(TINY)
+    return {k: z[k].astype(F32) for k in z.files if k != "meta"}
+
+
+def qkv_weight(sizes):
+    """Its packed QKV [128, q + k + v]: the first columns of each block when sizes are smaller."""
+    w = tiny_transformer()["Wqkv"]
+    d = w.shape[0]
+    return np.concatenate([w[:, i * d:i * d + h] for i, h in enumerate(sizes)], axis=1)
 
 
 def attention_encoder(quantized, sizes=None):
     def build(enc):
         enc.ms = True
-        hs = sizes or (256, 256, 256)
+        hs = sizes or (128, 128, 128)
         w = qkv_weight(hs)
         d_in = w.shape[0]
         enc.inputs.append(helper.make_tensor_value_info("input", TensorProto.FLOAT,
@@ -724,11 +734,11 @@ def attention_encoder(quantized, sizes=None):
 
 
 def enc_embed_layer_norm(enc):
-    """EmbedLayerNormalization (BERT): word 784 x 512 (= fc1ᵀ), position 256 x 512 (= fc2ᵀ),
-    segment 2 x 512 (too small to analyze)."""
+    """EmbedLayerNormalization (BERT): the transformer's word table 257 x 128 and position
+    table 33 x 128; a segment table 2 x 128 (too small to analyze)."""
     enc.ms = True
-    word = load_mlp()[0][1].copy()          # [784, 512]
-    pos = load_mlp()[1][1].T.copy()         # [256, 512]
+    tt = tiny_transformer()
+    word, pos = tt["E"], tt["P"]
     seg = np.stack([word[0], word[1]]).astype(F32)
     d = word.shape[1]
     enc.inputs += [helper.make_tensor_value_info("input_ids", TensorProto.INT32, ["b", "s"]),
@@ -752,7 +762,7 @@ def gather_block_encoder(signed, block=32):
     """GatherBlockQuantized over a 4-bit table (quantize_gather: quantize_axis = 1)."""
     def build(enc):
         enc.ms = True
-        table = load_mlp()[0][1].copy()  # [784, 512]
+        table = tiny_transformer()["E"]  # [257, 128]
         q, s, z = int4_block_quant(table, 1, block, signed)
         w = "embed.weight_Q4"
         inits = [int4_tensor(w, q, signed), arr("embed.weight_scales", s)]
@@ -775,7 +785,7 @@ def gather_block_encoder(signed, block=32):
 
 def enc_gather_dq(enc):
     """quantize_dynamic on a Gather: uint8 table -> Gather -> DequantizeLinear (issue item 6)."""
-    table = load_mlp()[0][1].copy()  # [784, 512]
+    table = tiny_transformer()["E"]  # [257, 128]
     q, s, z = q8_params(table, signed=False)
     w = "embed.weight_quantized"
     inits = [arr(w, q), arr("embed.weight_scale", s), arr("embed.weight_zero_point", z)]
@@ -832,9 +842,9 @@ ENCODINGS = {
     "gather_block_quantized": (gather_block_encoder(False), "GatherBlockQuantized uint4"),
     "gather_block_quantized_int4": (gather_block_encoder(True), "GatherBlockQuantized int4"),
     "gather_dq": (enc_gather_dq, "Gather uint8 table -> DequantizeLinear"),
-    "attention": (attention_encoder(False), "Attention packed QKV 512 x 768"),
-    "attention_qkv_sizes": (attention_encoder(False, (256, 256, 128)),
-                            "Attention packed QKV, qkv_hidden_sizes 256/256/128"),
+    "attention": (attention_encoder(False), "Attention packed QKV 128 x 384"),
+    "attention_qkv_sizes": (attention_encoder(False, (128, 128, 64)),
+                            "Attention packed QKV, qkv_hidden_sizes 128/128/64"),
     "qattention": (attention_encoder(True), "QAttention int8 packed QKV"),
     "embed_layer_norm": (enc_embed_layer_norm, "EmbedLayerNormalization word/position tables"),
     "fused_matmul": (enc_fused_matmul, "FusedMatMul transB = 1"),
