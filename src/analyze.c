@@ -367,7 +367,10 @@ typedef struct job {
     uint64_t elem_offset;  /* first element of the block (RNN gate blocks) */
     int64_t mdims[4];      /* [rows, cols] or [out, in, kh, kw] */
     int mrank;
-    wl_dq_spec dq;         /* dequantization (scale/zero-point names borrowed from the graph) */
+    wl_dq_spec dq;         /* how the stored tensor decodes (names borrowed from the graph) */
+    uint64_t n_decoded;    /* values the decoded tensor has (t->n_elems unless packed) */
+    int64_t src_cols, col_offset; /* a column block (Attention q/k/v) of a src_cols-wide
+                                     decoded matrix; src_cols = 0 otherwise */
     uint64_t cost;         /* ~ flops, for largest-first scheduling */
     uint64_t tensor_bytes; /* the widened tensor (a worker's reused buffer) */
     int exclusive;         /* huge: runs alone, with WL_HUGE_BLAS_THREADS BLAS threads */
@@ -411,7 +414,7 @@ static uint64_t machine_memory(void)
  * as [out, in, kh, kw] (rank 4). */
 static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank,
                            uint64_t elem_offset, const char *suffix, const char *layer_type,
-                           const wl_usage *u, wl_err *err)
+                           const wl_usage *u, const wl_dq_spec *dq, wl_err *err)
 {
     const wl_tensor *t = &m->hdrs[i];
     const char *name = tensor_name(m, i);
@@ -444,7 +447,17 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     l->name = strdup(name);
     l->id = make_id(&m->refs[i], name, suffix, (int64_t)i, &m->layers);
     copy_shape(l->shape, &l->rank, t);
-    l->dtype = wl_dtype_get(t->data_type)->name;
+    if (dq != NULL && (dq->kind == WL_DQ_NBITS || dq->kind == WL_DQ_BNB4)) {
+        /* The logical K x N matrix the op multiplies, not the packed storage. */
+        l->rank = 2;
+        l->shape[0] = dq->K;
+        l->shape[1] = dq->N;
+    } else if (dq != NULL && dq->kind == WL_DQ_GATHER_BLOCK) {
+        l->rank = 2;
+        l->shape[0] = dims[0];
+        l->shape[1] = dims[1];
+    }
+    l->dtype = dq != NULL ? wl_dq_encoding(dq, t) : wl_dtype_get(t->data_type)->name;
     l->layer_type = layer_type;
     l->warning = "";
     if (u != NULL && u->node != NULL) {
@@ -463,14 +476,15 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     jb->elem_offset = elem_offset;
     memcpy(jb->mdims, dims, (size_t)rank * sizeof *dims);
     jb->mrank = rank;
-    if (u != NULL) {
-        jb->dq.zero_point = u->zero_point;
-        jb->dq.scale = u->scale;
-        jb->dq.axis = u->quant_axis;
+    jb->n_decoded = t->n_elems;
+    if (dq != NULL) {
+        jb->dq = *dq;
+        if (dq->kind == WL_DQ_NBITS || dq->kind == WL_DQ_BNB4 || dq->kind == WL_DQ_GATHER_BLOCK)
+            jb->n_decoded = rows * cols;
     }
     jb->cost = slices * (rows * cols * k + k * k * k);
     /* a slice copy (conv), the Gram, an SVD copy, eigen/singular values */
-    jb->tensor_bytes = 8 * t->n_elems;
+    jb->tensor_bytes = 8 * jb->n_decoded;
     jb->exclusive = rows * cols >= WL_HUGE_ELEMS;
     jb->work = 8 * ((rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
     /* Declared sizes the machine cannot hold are refused here, before any of it is allocated
@@ -535,7 +549,124 @@ static wl_status classify_ww(model_ctx *m, size_t i, wl_err *err)
         return add_skipped(&m->skipped, t, name, (int64_t)i, "rank", err,
                            "rank %d: only 2-D (dense) and 4-D (conv2d) tensors are analyzed",
                            t->rank);
-    return add_layer(m, i, t->dims, t->rank, 0, "", t->rank == 2 ? "dense" : "conv2d", NULL, err);
+    return add_layer(m, i, t->dims, t->rank, 0, "", t->rank == 2 ? "dense" : "conv2d", NULL, NULL,
+                     err);
+}
+
+/* Ops of the default domain whose inputs may be weights weightlint has no matrix for. Every
+ * other default-domain op's non-table inputs are not weights (biases, shapes, masks). */
+static int is_unsupported_onnx_op(const char *op)
+{
+    return strcmp(op, "Einsum") == 0 || strcmp(op, "DeformConv") == 0;
+}
+
+static int is_default_domain(const char *domain)
+{
+    return domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0;
+}
+
+static int64_t node_int(const wl_node *nd, const char *name, int64_t dflt)
+{
+    int64_t v;
+    return nd != NULL && wl_node_get_int(nd, name, &v) ? v : dflt;
+}
+
+/* The dequantization of a weight from its usage: the contrib op's own encoding, or the scale
+ * and zero point of a DequantizeLinear / QLinear / *Integer* op (docs/metrics.md). */
+static void dq_from_usage(const wl_usage *u, wl_dq_spec *q)
+{
+    memset(q, 0, sizeof *q);
+    const wl_node *nd = u->node;
+    q->op = nd->op_type;
+    q->node = nd->name;
+    q->scale = u->scale;
+    q->zero_point = u->zero_point;
+    q->g_idx = u->g_idx;
+    q->axis = u->quant_axis;
+    switch (u->role) {
+    case WL_ROLE_NBITS:
+        q->kind = WL_DQ_NBITS;
+        q->K = node_int(nd, "K", 0);
+        q->N = node_int(nd, "N", 0);
+        q->bits = node_int(nd, "bits", 4);
+        q->block_size = node_int(nd, "block_size", 0);
+        q->round_output = 1;
+        return;
+    case WL_ROLE_BNB4:
+        q->kind = WL_DQ_BNB4;
+        q->K = node_int(nd, "K", 0);
+        q->N = node_int(nd, "N", 0);
+        q->block_size = node_int(nd, "block_size", 0);
+        q->quant_type = node_int(nd, "quant_type", -1);
+        q->round_output = 1;
+        return;
+    case WL_ROLE_GATHER_BLOCK:
+        q->kind = WL_DQ_GATHER_BLOCK;
+        q->bits = node_int(nd, "bits", 4);
+        q->block_size = node_int(nd, "block_size", 128);
+        q->axis = node_int(nd, "quantize_axis", 1);
+        q->round_output = 1;
+        return;
+    default:
+        break;
+    }
+    if (u->scale == NULL && u->zero_point == NULL)
+        return;
+    q->kind = WL_DQ_LINEAR;
+    /* onnxruntime computes the float weight (a DequantizeLinear output, or what the integer
+     * product is scaled by) in the scale's type: rounded once to float32 (test-ort). */
+    q->round_output = 1;
+    if (u->dq_node != NULL) { /* DequantizeLinear: the runtime rounds to its output type */
+        q->op = u->dq_node->op_type;
+        q->node = u->dq_node->name;
+        q->block_size = node_int(u->dq_node, "block_size", 0);
+        q->out_dtype = node_int(u->dq_node, "output_dtype", 0);
+    }
+}
+
+/* Attention / QAttention: the packed [in, q + k + v] weight as its three column blocks,
+ * named .../qkv/q, .../qkv/k, .../qkv/v; widths from qkv_hidden_sizes, else equal thirds. */
+static wl_status add_qkv(model_ctx *m, size_t i, const wl_usage *u, const wl_dq_spec *dq,
+                         wl_err *err)
+{
+    const wl_tensor *t = &m->hdrs[i];
+    const wl_node *nd = u->node;
+    int64_t w[3], total = t->dims[1];
+    if (nd->n_qkv_hidden_sizes > 0) {
+        int64_t sum = 0;
+        for (int j = 0; j < 3 && j < nd->n_qkv_hidden_sizes; j++) {
+            w[j] = nd->qkv_hidden_sizes[j];
+            sum += w[j] > 0 ? w[j] : 0;
+        }
+        if (nd->n_qkv_hidden_sizes != 3 || w[0] <= 0 || w[1] <= 0 || w[2] <= 0 || sum != total)
+            return WL_FAIL(err, WL_E_FORMAT,
+                           "%s node '%s': qkv_hidden_sizes (%d values) must be 3 positive sizes "
+                           "summing to the weight's %lld columns",
+                           nd->op_type, nd->name, nd->n_qkv_hidden_sizes, (long long)total);
+    } else {
+        if (total % 3 != 0)
+            return WL_FAIL(err, WL_E_FORMAT,
+                           "%s node '%s': weight '%s' has %lld columns, not 3 equal q/k/v blocks "
+                           "(and no qkv_hidden_sizes)",
+                           nd->op_type, nd->name, t->name, (long long)total);
+        w[0] = w[1] = w[2] = total / 3;
+    }
+    static const char *const names[3] = {"/qkv/q", "/qkv/k", "/qkv/v"};
+    int64_t off = 0;
+    for (int j = 0; j < 3; j++) {
+        int64_t md[2] = {t->dims[0], w[j]};
+        size_t before = m->jobs.n;
+        wl_status st = add_layer(m, i, md, 2, 0, names[j], "dense", u, dq, err);
+        if (st != WL_OK)
+            return st;
+        if (m->jobs.n > before) {
+            job *jb = &((job *)m->jobs.v)[m->jobs.n - 1];
+            jb->src_cols = total;
+            jb->col_offset = off;
+        }
+        off += w[j];
+    }
+    return WL_OK;
 }
 
 /* weightlint's rule: the matrix the consuming op multiplies (docs/metrics.md). */
@@ -545,8 +676,18 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
     const char *name = tensor_name(m, i);
     wl_usage u;
     wl_graph_usage(&m->graph, graph_name(m, i), &u);
-    if (u.role == WL_ROLE_NONE)
+    if (u.role == WL_ROLE_NONE) {
+        /* A matrix-shaped tensor read by an op weightlint has no role for may well be a
+         * weight: say so (and count it against the coverage) rather than call it not one. */
+        if (t->rank >= 2 && u.other != NULL &&
+            (!is_default_domain(u.other->domain) || is_unsupported_onnx_op(u.other->op_type)))
+            return add_skipped(&m->skipped, t, name, (int64_t)i, "unsupported_op", err,
+                               "%s%s%s input %d (node '%s'): no weight role defined for this "
+                               "op",
+                               u.other->domain, u.other->domain[0] ? "." : "",
+                               u.other->op_type, u.other_input, u.other->name);
         return add_skipped(&m->skipped, t, name, (int64_t)i, "not_weight", err, "%s", u.why);
+    }
     wl_status ast;
     long alias = find_alias(m, i, err, &ast);
     if (ast != WL_OK)
@@ -557,21 +698,43 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
                            "byte-identical to '%s' (analyzed once, under that id)", l->id);
     }
     const char *op = u.node->op_type;
+    wl_dq_spec dq;
+    dq_from_usage(&u, &dq);
+    if (dq.kind == WL_DQ_LINEAR && u.dq_after_transpose && dq.block_size > 0)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "unsupported_op", err,
+                           "blocked DequantizeLinear (node '%s') after a Transpose: no mapping "
+                           "of its blocks to the stored tensor",
+                           dq.node);
+    int64_t rows, cols;
+    wl_status st = wl_dq_prepare(&m->set, &dq, t, &rows, &cols, err);
+    if (st != WL_OK)
+        return st;
     switch (u.role) {
+    case WL_ROLE_NBITS:
+    case WL_ROLE_BNB4:
+    case WL_ROLE_GATHER_BLOCK: {
+        int64_t md[2] = {rows, cols};
+        return add_layer(m, i, md, 2, 0, "", "dense", &u, &dq, err);
+    }
+    case WL_ROLE_QKV:
+        if (t->rank == 2)
+            return add_qkv(m, i, &u, &dq, err);
+        break;
     case WL_ROLE_DENSE:
         if (t->rank == 2)
-            return add_layer(m, i, t->dims, 2, 0, "", "dense", &u, err);
+            return add_layer(m, i, t->dims, 2, 0, "", "dense", &u, &dq, err);
         break;
     case WL_ROLE_CONV:
         if (t->rank == 4)
-            return add_layer(m, i, t->dims, 4, 0, "", "conv2d", &u, err);
+            return add_layer(m, i, t->dims, 4, 0, "", "conv2d", &u, &dq, err);
         if (t->rank == 3 || t->rank == 5) {
             /* [out, in, k] and [out, in, kd, kh, kw] are [out, in, S] in memory: one out x in
              * slice per kernel position, pooled as for 2-D kernels. */
             int64_t d[4] = {t->dims[0], t->dims[1], t->dims[2], 1};
             if (t->rank == 5)
                 d[2] = t->dims[2] * t->dims[3] * t->dims[4];
-            return add_layer(m, i, d, 4, 0, "", t->rank == 3 ? "conv1d" : "conv3d", &u, err);
+            return add_layer(m, i, d, 4, 0, "", t->rank == 3 ? "conv1d" : "conv3d", &u, &dq,
+                             err);
         }
         break;
     case WL_ROLE_RNN_W:
@@ -582,7 +745,7 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
          * permuted, so the blocks are then named by position. */
         int64_t dirs = t->rank == 3 ? t->dims[0] : 1;
         int64_t gh = t->rank == 3 ? t->dims[1] : t->dims[0];
-        int64_t cols = t->rank == 3 ? t->dims[2] : t->dims[1];
+        int64_t ncols = t->rank == 3 ? t->dims[2] : t->dims[1];
         if ((t->rank != 3 && t->rank != 2) || gh % u.n_gates != 0)
             break;
         static const char *const lstm[] = {"i", "o", "f", "c"}, *const gru[] = {"z", "r", "h"};
@@ -597,9 +760,9 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
                              u.n_gates == 4 ? lstm[g] : u.n_gates == 3 ? gru[g] : "h");
                 snprintf(suffix, sizeof suffix, "/%s/dir%lld/%s",
                          u.role == WL_ROLE_RNN_W ? "W" : "R", (long long)d, gname);
-                int64_t md[2] = {h, cols};
-                uint64_t off = (uint64_t)((d * u.n_gates + g) * h * cols);
-                wl_status st = add_layer(m, i, md, 2, off, suffix, "rnn", &u, err);
+                int64_t md[2] = {h, ncols};
+                uint64_t off = (uint64_t)((d * u.n_gates + g) * h * ncols);
+                st = add_layer(m, i, md, 2, off, suffix, "rnn", &u, &dq, err);
                 if (st != WL_OK)
                     return st;
             }
@@ -657,21 +820,23 @@ static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wbuf *b
     if (jb->mrank == 4)
         block *= (uint64_t)(jb->mdims[2] * jb->mdims[3]);
     wl_status st;
-    double *w = wbuf_get(buf, (size_t)(t->n_elems ? t->n_elems : 1));
+    double *w = wbuf_get(buf, (size_t)(jb->n_decoded ? jb->n_decoded : 1));
     if (w == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory for %llu values",
-                     (unsigned long long)t->n_elems);
+                     (unsigned long long)jb->n_decoded);
         goto out;
     }
-    st = wl_tensor_to_double(m->f, t, w, err);
+    st = wl_dq_decode(&m->set, &jb->dq, t, w, err);
     wl_tensor_release_pages(m->f, t);
     if (st != WL_OK)
         goto out;
-    if (jb->dq.zero_point != NULL || jb->dq.scale != NULL) {
-        st = wl_dq_linear(&m->set, &jb->dq, t, w, err);
-        if (st != WL_OK)
-            goto out;
-        l->dequantized = 1;
+    l->dequantized = jb->dq.kind != WL_DQ_NONE;
+    if (jb->src_cols > 0) {
+        /* A column block: pack its rows to the front (each destination is at or before its
+         * source, so a forward memmove is safe). */
+        size_t bc = (size_t)jb->mdims[1], sc = (size_t)jb->src_cols, off = (size_t)jb->col_offset;
+        for (size_t r = 0; r < (size_t)jb->mdims[0]; r++)
+            memmove(w + r * bc, w + r * sc + off, bc * sizeof *w);
     }
     double *blk = w + jb->elem_offset;
     for (uint64_t i = 0; i < block; i++) {

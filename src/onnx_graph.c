@@ -24,6 +24,7 @@ enum {
     NODE_NAME = 3,
     NODE_OP_TYPE = 4,
     NODE_ATTRIBUTE = 5,
+    NODE_DOMAIN = 7,
     ATTR_NAME = 1,
     ATTR_T = 5,
     ATTR_G = 6,
@@ -101,6 +102,15 @@ static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl
             nd->n_perm = a->n_ints < 8 ? (int)a->n_ints : 8;
             for (int i = 0; i < nd->n_perm; i++)
                 nd->perm[i] = a->ints[i];
+        } else if (strcmp(a->name, "qkv_hidden_sizes") == 0) {
+            nd->n_qkv_hidden_sizes = a->n_ints < 4 ? (int)a->n_ints : 4;
+            for (size_t i = 0; i < a->n_ints && i < 3; i++)
+                nd->qkv_hidden_sizes[i] = a->ints[i];
+        } else if (a->has_i && strlen(a->name) < sizeof nd->ints[0].name &&
+                   nd->n_ints < WL_NODE_MAX_INTS) {
+            wl_node_int *v = &nd->ints[nd->n_ints++];
+            strcpy(v->name, a->name);
+            v->value = a->i;
         }
     }
     onnx__attribute_proto__free_unpacked(a, &pa.base);
@@ -110,6 +120,16 @@ static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl
 static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t len,
                             const char *path, int depth, node_list *l, wl_tensor_refs *tensors,
                             wl_err *err);
+
+int wl_node_get_int(const wl_node *nd, const char *name, int64_t *out)
+{
+    for (int i = 0; i < nd->n_ints; i++)
+        if (strcmp(nd->ints[i].name, name) == 0) {
+            *out = nd->ints[i].value;
+            return 1;
+        }
+    return 0;
+}
 
 /* A Constant node's value tensor (attribute field t), known to the graph by the node's output. */
 static wl_status push_constant(const wl_onnx_file *f, const wl_pb_field *attr, const char *path,
@@ -174,6 +194,10 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
             if ((nd->op_type = wl_pb_strdup(fld.data, fld.len)) == NULL)
                 st = WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
             break;
+        case NODE_DOMAIN:
+            free(nd->domain);
+            nd->domain = wl_pb_strdup(fld.data, fld.len);
+            break;
         default:
             break;
         }
@@ -186,7 +210,9 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
         nd->name = strdup("");
     if (nd->op_type == NULL)
         nd->op_type = strdup("");
-    if (nd->name == NULL || nd->op_type == NULL)
+    if (nd->domain == NULL)
+        nd->domain = strdup("");
+    if (nd->name == NULL || nd->op_type == NULL || nd->domain == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory reading nodes");
     /* Attributes: copy what we need out of nd first, since walking subgraphs grows l->v. */
     size_t self = l->n - 1;
@@ -321,6 +347,7 @@ void wl_graph_free(wl_graph *g)
         free(nd->outputs);
         free(nd->name);
         free(nd->op_type);
+        free(nd->domain);
         free(nd->graph_path);
     }
     free(g->nodes);
@@ -332,30 +359,62 @@ void wl_graph_free(wl_graph *g)
 
 typedef struct weight_input {
     const char *op;
+    const char *domain; /* NULL: any domain (ONNX ops, also registered in com.microsoft) */
     int input;
     wl_weight_role role;
     int scale_input, zero_point_input; /* -1 when the op has none */
+    int quant_axis; /* the stored axis a per-channel scale runs along */
+    int g_idx_input; /* MatMulNBits: -1 otherwise */
 } weight_input;
 
-/* Sorted by op name for bsearch (a table, not a switch ladder). */
+#define MS "com.microsoft"
+
+/* Which input of which op is a weight (ONNX Operators.md; onnxruntime ContribOperators.md for
+ * the com.microsoft rows). A table, not a switch ladder. */
 static const weight_input weight_inputs[] = {
-    {"Conv", 1, WL_ROLE_CONV, -1, -1},
-    {"ConvInteger", 1, WL_ROLE_CONV, -1, 3},
-    {"ConvTranspose", 1, WL_ROLE_CONV, -1, -1},
-    {"GRU", 1, WL_ROLE_RNN_W, -1, -1},
-    {"GRU", 2, WL_ROLE_RNN_R, -1, -1},
-    {"Gather", 0, WL_ROLE_DENSE, -1, -1},
-    {"Gemm", 0, WL_ROLE_DENSE, -1, -1},
-    {"Gemm", 1, WL_ROLE_DENSE, -1, -1},
-    {"LSTM", 1, WL_ROLE_RNN_W, -1, -1},
-    {"LSTM", 2, WL_ROLE_RNN_R, -1, -1},
-    {"MatMul", 0, WL_ROLE_DENSE, -1, -1},
-    {"MatMul", 1, WL_ROLE_DENSE, -1, -1},
-    {"MatMulInteger", 1, WL_ROLE_DENSE, -1, 3},
-    {"QLinearConv", 3, WL_ROLE_CONV, 4, 5},
-    {"QLinearMatMul", 3, WL_ROLE_DENSE, 4, 5},
-    {"RNN", 1, WL_ROLE_RNN_W, -1, -1},
-    {"RNN", 2, WL_ROLE_RNN_R, -1, -1},
+    {"Attention", MS, 1, WL_ROLE_QKV, -1, -1, 1, -1},
+    {"Conv", NULL, 1, WL_ROLE_CONV, -1, -1, 0, -1},
+    {"ConvInteger", NULL, 1, WL_ROLE_CONV, -1, 3, 0, -1},
+    {"ConvTranspose", NULL, 1, WL_ROLE_CONV, -1, -1, 0, -1},
+    /* B [K, N]; b_scale and b_zero_point scalar or per column [N] */
+    {"DynamicQuantizeMatMul", MS, 1, WL_ROLE_DENSE, 2, 3, 1, -1},
+    /* word, position and segment embedding tables */
+    {"EmbedLayerNormalization", MS, 2, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"EmbedLayerNormalization", MS, 3, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"EmbedLayerNormalization", MS, 4, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"FusedConv", MS, 1, WL_ROLE_CONV, -1, -1, 0, -1},
+    {"FusedGemm", MS, 0, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"FusedGemm", MS, 1, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"FusedMatMul", MS, 0, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"FusedMatMul", MS, 1, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"GRU", NULL, 1, WL_ROLE_RNN_W, -1, -1, 0, -1},
+    {"GRU", NULL, 2, WL_ROLE_RNN_R, -1, -1, 0, -1},
+    {"Gather", NULL, 0, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"GatherBlockQuantized", MS, 0, WL_ROLE_GATHER_BLOCK, 2, 3, 1, -1},
+    {"Gemm", NULL, 0, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"Gemm", NULL, 1, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"GemmFastGelu", MS, 1, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"LSTM", NULL, 1, WL_ROLE_RNN_W, -1, -1, 0, -1},
+    {"LSTM", NULL, 2, WL_ROLE_RNN_R, -1, -1, 0, -1},
+    {"MatMul", NULL, 0, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"MatMul", NULL, 1, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"MatMulBnb4", MS, 1, WL_ROLE_BNB4, 2, -1, 0, -1},
+    /* B [K, N] int8/uint8; b_zero_point scalar or per column [N] */
+    {"MatMulInteger", NULL, 1, WL_ROLE_DENSE, -1, 3, 1, -1},
+    /* B [K, N]; b_scale (input 3) and b_zero_point (input 5) scalar or per column */
+    {"MatMulIntegerToFloat", MS, 1, WL_ROLE_DENSE, 3, 5, 1, -1},
+    {"MatMulNBits", MS, 1, WL_ROLE_NBITS, 2, 3, 0, 4},
+    {"NhwcConv", MS, 1, WL_ROLE_CONV, -1, -1, 0, -1},
+    /* weight [in, 3 * hidden] int8/uint8; weight_scale 4, weight_zero_point 7 */
+    {"QAttention", MS, 1, WL_ROLE_QKV, 4, 7, 1, -1},
+    /* B (input 3) with B_scale 4 and B_zero_point 5, per tensor or per column (see usage) */
+    {"QGemm", MS, 3, WL_ROLE_DENSE, 4, 5, 1, -1},
+    {"QLinearConv", NULL, 3, WL_ROLE_CONV, 4, 5, 0, -1},
+    {"QLinearMatMul", NULL, 3, WL_ROLE_DENSE, 4, 5, 1, -1},
+    {"RNN", NULL, 1, WL_ROLE_RNN_W, -1, -1, 0, -1},
+    {"RNN", NULL, 2, WL_ROLE_RNN_R, -1, -1, 0, -1},
+    {"TransposeMatMul", MS, 0, WL_ROLE_DENSE, -1, -1, 0, -1},
+    {"TransposeMatMul", MS, 1, WL_ROLE_DENSE, -1, -1, 0, -1},
 };
 
 /* Ops whose output carries the same weights (maybe transposed, reshaped or dequantized). */
@@ -364,12 +423,59 @@ static const char *const pass_through[] = {"Cast",     "Concat",    "DequantizeL
                                            "Slice",    "Split",     "Squeeze",
                                            "Transpose", "Unsqueeze"};
 
-static const weight_input *find_weight_input(const char *op, int input)
+static const weight_input *find_weight_input(const wl_node *nd, int input)
 {
-    for (size_t i = 0; i < sizeof weight_inputs / sizeof weight_inputs[0]; i++)
-        if (weight_inputs[i].input == input && strcmp(weight_inputs[i].op, op) == 0)
-            return &weight_inputs[i];
+    for (size_t i = 0; i < sizeof weight_inputs / sizeof weight_inputs[0]; i++) {
+        const weight_input *wi = &weight_inputs[i];
+        if (wi->input == input && strcmp(wi->op, nd->op_type) == 0 &&
+            (wi->domain == NULL || strcmp(wi->domain, nd->domain) == 0))
+            return wi;
+    }
     return NULL;
+}
+
+/* The input name k of nd, or NULL when absent or omitted (""). */
+static const char *input_or_null(const wl_node *nd, int k)
+{
+    return k >= 0 && (size_t)k < nd->n_inputs && nd->inputs[k][0] ? nd->inputs[k] : NULL;
+}
+
+/* The node that reads name as its input 0, or NULL. */
+static const wl_node *reader_of(const wl_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].n_inputs > 0 && strcmp(g->nodes[i].inputs[0], name) == 0)
+            return &g->nodes[i];
+    return NULL;
+}
+
+/* onnxruntime's dynamic quantizer stores an embedding as a uint8 table read by Gather, whose
+ * rows go through DequantizeLinear (possibly via Cast/Identity/Reshape/Squeeze/Unsqueeze):
+ * the table is dequantized with that node's scale and zero point. A per-axis scale there runs
+ * along the gathered rows' last axis, i.e. the table's last axis. */
+static void follow_gather(const wl_graph *g, const wl_node *gather, wl_usage *u)
+{
+    static const char *const hops[] = {"Cast", "Identity", "Reshape", "Squeeze", "Unsqueeze",
+                                       "Flatten"};
+    const wl_node *nd = gather;
+    for (int hop = 0; hop < 4 && nd->n_outputs > 0; hop++) {
+        const wl_node *r = reader_of(g, nd->outputs[0]);
+        if (r == NULL)
+            return;
+        if (strcmp(r->op_type, "DequantizeLinear") == 0) {
+            u->scale = input_or_null(r, 1);
+            u->zero_point = input_or_null(r, 2);
+            u->quant_axis = -1;
+            u->dq_node = r;
+            return;
+        }
+        int ok = 0;
+        for (size_t i = 0; i < sizeof hops / sizeof hops[0]; i++)
+            ok |= strcmp(r->op_type, hops[i]) == 0;
+        if (!ok)
+            return;
+        nd = r;
+    }
 }
 
 static int is_pass_through(const char *op)
@@ -392,6 +498,8 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
     const char *cur = name;
     const wl_node *first_other = NULL;
     int first_other_input = -1;
+    int64_t map[8]; /* axis i of the current tensor is axis map[i] of the stored one */
+    int n_map = 0;  /* 0: identity */
     for (int hop = 0; hop < 8; hop++) {
         const wl_node *next = NULL;
         for (size_t i = 0; i < g->n_nodes; i++) {
@@ -399,20 +507,23 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
             for (size_t k = 0; k < nd->n_inputs; k++) {
                 if (strcmp(nd->inputs[k], cur) != 0)
                     continue;
-                const weight_input *wi = find_weight_input(nd->op_type, (int)k);
+                const weight_input *wi = find_weight_input(nd, (int)k);
                 if (wi != NULL) {
                     u->role = wi->role;
                     u->node = nd;
                     u->input_index = (int)k;
                     u->n_gates = rnn_gates(nd->op_type);
-                    if (wi->zero_point_input >= 0 && (size_t)wi->zero_point_input < nd->n_inputs &&
-                        nd->inputs[wi->zero_point_input][0])
-                        u->zero_point = nd->inputs[wi->zero_point_input];
-                    if (wi->scale_input >= 0 && (size_t)wi->scale_input < nd->n_inputs &&
-                        nd->inputs[wi->scale_input][0])
-                        u->scale = nd->inputs[wi->scale_input];
-                    if (nd->has_axis)
-                        u->quant_axis = nd->axis;
+                    if (u->dq_node == NULL) {
+                        u->zero_point = input_or_null(nd, wi->zero_point_input);
+                        u->scale = input_or_null(nd, wi->scale_input);
+                        u->g_idx = input_or_null(nd, wi->g_idx_input);
+                        u->quant_axis = wi->quant_axis;
+                        /* QGemm: the per-column scale runs along N, axis 0 of a transposed B */
+                        if (strcmp(nd->op_type, "QGemm") == 0 && nd->trans_b)
+                            u->quant_axis = 0;
+                    }
+                    if (strcmp(nd->op_type, "Gather") == 0 && u->dq_node == NULL)
+                        follow_gather(g, nd, u);
                     return;
                 }
                 /* Data input of a pass-through op (any input of Concat). */
@@ -431,20 +542,39 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
         if (next == NULL)
             break;
         if (strcmp(next->op_type, "DequantizeLinear") == 0) {
-            if (next->n_inputs > 1 && next->inputs[1][0])
-                u->scale = next->inputs[1];
-            if (next->n_inputs > 2 && next->inputs[2][0])
-                u->zero_point = next->inputs[2];
-            u->quant_axis = next->has_axis ? next->axis : 1;
+            u->scale = input_or_null(next, 1);
+            u->zero_point = input_or_null(next, 2);
+            int64_t a = next->has_axis ? next->axis : 1;
+            if (n_map > 0) {
+                if (a < 0)
+                    a += n_map;
+                a = (a >= 0 && a < n_map) ? map[a] : a;
+                u->dq_after_transpose = 1;
+            }
+            u->quant_axis = a;
+            u->dq_node = next;
         }
-        if (strcmp(next->op_type, "Transpose") == 0)
+        if (strcmp(next->op_type, "Transpose") == 0) {
             u->transposed = 1;
+            if (next->n_perm > 0) {
+                int64_t nm[8];
+                for (int i = 0; i < next->n_perm; i++) {
+                    int64_t p = next->perm[i];
+                    nm[i] = (n_map == 0 || p < 0 || p >= n_map) ? p : map[p];
+                }
+                memcpy(map, nm, sizeof nm);
+                n_map = next->n_perm;
+            }
+        }
         if (strcmp(next->op_type, "Slice") == 0 || strcmp(next->op_type, "Concat") == 0 ||
             strcmp(next->op_type, "Split") == 0)
             u->resliced = 1;
         cur = next->outputs[0];
     }
-    u->zero_point = u->scale = NULL;
+    u->zero_point = u->scale = u->g_idx = NULL;
+    u->dq_node = NULL;
+    u->other = first_other;
+    u->other_input = first_other_input;
     if (first_other != NULL)
         snprintf(u->why, sizeof u->why, "not a weight input: feeds %s input %d (node '%s')",
                  first_other->op_type, first_other_input, first_other->name);

@@ -9,10 +9,19 @@
 
 #include "onnx_model.h"
 
+/* An integer attribute kept for the weight decoders (K, N, bits, block_size, ...). */
+typedef struct wl_node_int {
+    char name[24];
+    int64_t value;
+} wl_node_int;
+
+#define WL_NODE_MAX_INTS 12
+
 /* One node, with the few attributes the extraction needs. */
 typedef struct wl_node {
     char *name;        /* may be "" */
     char *op_type;
+    char *domain;      /* "" for the default ONNX domain, "com.microsoft", ... */
     char *graph_path;  /* "" for the main graph */
     char **inputs;     /* "" for an omitted optional input */
     size_t n_inputs;
@@ -22,7 +31,14 @@ typedef struct wl_node {
     int has_axis;
     int64_t perm[8];   /* Transpose */
     int n_perm;
+    wl_node_int ints[WL_NODE_MAX_INTS]; /* other integer attributes, the first ones seen */
+    int n_ints;
+    int64_t qkv_hidden_sizes[3]; /* Attention / QAttention */
+    int n_qkv_hidden_sizes;      /* 0 when absent; a count != 3 is kept to be reported */
 } wl_node;
+
+/* The integer attribute called name of nd: 1 and *out set when present, else 0. */
+int wl_node_get_int(const wl_node *nd, const char *name, int64_t *out);
 
 typedef struct wl_graph {
     wl_node *nodes;
@@ -44,7 +60,11 @@ typedef enum wl_weight_role {
     WL_ROLE_DENSE,      /* Gemm A/B, MatMul either side, Gather table, MatMulInteger, QLinearMatMul */
     WL_ROLE_CONV,       /* Conv / ConvTranspose / ConvInteger / QLinearConv kernel */
     WL_ROLE_RNN_W,      /* LSTM / GRU / RNN input weights W [dirs, gates*hidden, in] */
-    WL_ROLE_RNN_R       /* recurrence weights R [dirs, gates*hidden, hidden] */
+    WL_ROLE_RNN_R,      /* recurrence weights R [dirs, gates*hidden, hidden] */
+    WL_ROLE_QKV,        /* com.microsoft Attention / QAttention packed [in, q + k + v] */
+    WL_ROLE_NBITS,      /* com.microsoft MatMulNBits B */
+    WL_ROLE_BNB4,       /* com.microsoft MatMulBnb4 B */
+    WL_ROLE_GATHER_BLOCK /* com.microsoft GatherBlockQuantized data */
 } wl_weight_role;
 
 typedef struct wl_usage {
@@ -54,15 +74,21 @@ typedef struct wl_usage {
     int n_gates;           /* RNN: 4 LSTM, 3 GRU, 1 RNN */
     const char *zero_point; /* dequantization: zero-point tensor name or NULL (borrowed) */
     const char *scale;      /* scale tensor name or NULL (borrowed) */
-    int64_t quant_axis;     /* per-axis dequantization axis (DequantizeLinear/QLinear) */
+    const char *g_idx;      /* MatMulNBits g_idx or NULL (borrowed) */
+    int64_t quant_axis;     /* per-axis dequantization axis of the stored tensor */
+    const wl_node *dq_node; /* the DequantizeLinear applied on the way (before the op, or after
+                               a Gather), or NULL; its block_size / output_dtype apply */
+    int dq_after_transpose; /* a Transpose came before dq_node (quant_axis already mapped) */
     int transposed;         /* passed through a Transpose on the way (spectrum unchanged) */
     int resliced;           /* passed through Slice/Split/Concat: blocks may be reordered */
+    const wl_node *other;   /* for ROLE_NONE: the first node reading it, or NULL */
+    int other_input;        /* which input of other */
     char why[160];          /* for ROLE_NONE: what it feeds, e.g. "feeds Add input 1 (node 'x')" */
 } wl_usage;
 
 /* Finds how the tensor called name is consumed, following Cast, Identity, Transpose, Reshape,
  * Squeeze/Unsqueeze, Flatten, Slice/Split/Concat and DequantizeLinear outputs (at most 8
- * hops). */
+ * hops), and a DequantizeLinear on a Gather's output (a quantized embedding table). */
 void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u);
 
 #endif
