@@ -92,7 +92,7 @@ $(BUILD)/lib/%.o: src/%.c $(GEN)/onnx/onnx.pb-c.h $(wildcard src/*.h) include/we
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h) include/weightlint.h
+$(BUILD)/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h) $(wildcard src/*.h) include/weightlint.h
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CFLAGS_ALL) -Isrc/cli -c $< -o $@

@@ -135,6 +135,8 @@ typedef struct wl_layer {
     char *node_name;         /* consuming node's name (owned; NULL in --compat ww) */
     char *op_type;           /* consuming node's op type (owned; NULL in --compat ww) */
     int dequantized;         /* weights were dequantized with their scale / zero point */
+    uint64_t n_params;       /* elements of the matrix (or kernel) scored: the logical, decoded
+                                count for packed encodings */
     int64_t N, M, rf;        /* WeightWatcher's bookkeeping (quirks A/B included) */
     double Q;                /* N / M */
     int64_t num_evals;
@@ -199,7 +201,11 @@ typedef struct wl_skipped {
     const char *dtype;    /* static */
     char *reason;         /* owned, human-readable */
     const char *reason_code; /* static stable code: "rank", "min_evals", "max_evals", "max_n",
-                                "dtype", "filter", "not_weight", "alias" */
+                                "dtype", "filter", "not_weight", "alias", "unsupported_op" */
+    uint64_t n_params;    /* the tensor's element count */
+    int is_weight;        /* a weight left unanalyzed (counts against the parameter coverage):
+                             unsupported_op, dtype (rank >= 2), rank (default mode), min_evals,
+                             max_evals, max_n */
 } wl_skipped;
 
 /* Plain means over the analyzed layers, as WeightWatcher's get_summary(): NaN values are left
@@ -221,6 +227,9 @@ typedef struct wl_analysis {
     size_t n_tensors;  /* tensors considered */
     size_t n_failed;   /* layers whose fit failed */
     size_t n_nonfinite;
+    uint64_t weight_params;   /* parameters of the weight tensors: analyzed layers plus skipped
+                                 tensors with is_weight (aliases and --layers filters excluded) */
+    uint64_t analyzed_params; /* of those, in analyzed layers (non-finite ones included) */
     wl_summary summary;
     int fast;          /* computed with the approximate float32 Gram (--fast) */
     int64_t ir_version;

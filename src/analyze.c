@@ -331,6 +331,13 @@ static wl_status add_skipped(growable *g, const wl_tensor *t, const char *name, 
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
     s->dtype = dt && dt->name ? dt->name : "UNDEFINED";
     s->reason_code = code;
+    s->n_params = t->n_elems;
+    /* A weight the analysis could not score, as opposed to a bias, a copy or a user filter
+     * (classify_ww clears it for WeightWatcher's rank filter: biases, norms). */
+    s->is_weight = strcmp(code, "unsupported_op") == 0 || strcmp(code, "min_evals") == 0 ||
+                   strcmp(code, "max_evals") == 0 || strcmp(code, "max_n") == 0 ||
+                   (strcmp(code, "dtype") == 0 && t->rank >= 2) ||
+                   strcmp(code, "rank") == 0;
     char buf[256];
     va_list ap;
     va_start(ap, fmt);
@@ -371,6 +378,8 @@ typedef struct job {
     uint64_t n_decoded;    /* values the decoded tensor has (t->n_elems unless packed) */
     int64_t src_cols, col_offset; /* a column block (Attention q/k/v) of a src_cols-wide
                                      decoded matrix; src_cols = 0 otherwise */
+    int ohwi;              /* kernel stored [out, kh, kw, in] (NhwcConv): permuted to
+                              [out, in, kh, kw] before slicing */
     uint64_t cost;         /* ~ flops, for largest-first scheduling */
     uint64_t tensor_bytes; /* the widened tensor (a worker's reused buffer) */
     int exclusive;         /* huge: runs alone, with WL_HUGE_BLAS_THREADS BLAS threads */
@@ -439,6 +448,9 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     job *jb = l ? grow(&m->jobs) : NULL;
     if (jb == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    l->n_params = (uint64_t)dims[0] * (uint64_t)dims[1];
+    if (rank == 4)
+        l->n_params *= (uint64_t)dims[2] * (uint64_t)dims[3];
     l->N = probe.N;
     l->M = probe.M;
     l->rf = probe.rf;
@@ -545,10 +557,15 @@ static wl_status classify_ww(model_ctx *m, size_t i, wl_err *err)
 {
     const wl_tensor *t = &m->hdrs[i];
     const char *name = tensor_name(m, i);
-    if (t->rank != 2 && t->rank != 4)
-        return add_skipped(&m->skipped, t, name, (int64_t)i, "rank", err,
-                           "rank %d: only 2-D (dense) and 4-D (conv2d) tensors are analyzed",
-                           t->rank);
+    if (t->rank != 2 && t->rank != 4) {
+        wl_status st = add_skipped(&m->skipped, t, name, (int64_t)i, "rank", err,
+                                   "rank %d: only 2-D (dense) and 4-D (conv2d) tensors are "
+                                   "analyzed",
+                                   t->rank);
+        if (st == WL_OK)
+            ((wl_skipped *)m->skipped.v)[m->skipped.n - 1].is_weight = 0;
+        return st;
+    }
     return add_layer(m, i, t->dims, t->rank, 0, "", t->rank == 2 ? "dense" : "conv2d", NULL, NULL,
                      err);
 }
@@ -663,6 +680,10 @@ static wl_status add_qkv(model_ctx *m, size_t i, const wl_usage *u, const wl_dq_
             job *jb = &((job *)m->jobs.v)[m->jobs.n - 1];
             jb->src_cols = total;
             jb->col_offset = off;
+            wl_layer *l = &((wl_layer *)m->layers.v)[jb->slot];
+            l->rank = 2; /* the block's own in x width, not the packed weight's */
+            l->shape[0] = md[0];
+            l->shape[1] = md[1];
         }
         off += w[j];
     }
@@ -725,6 +746,19 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
             return add_layer(m, i, t->dims, 2, 0, "", "dense", &u, &dq, err);
         break;
     case WL_ROLE_CONV:
+        if (t->rank == 4 && strcmp(op, "NhwcConv") == 0 && !u.transposed) {
+            /* onnxruntime's FusionNhwcConv stores the kernel as [M, kH, kW, C] (a Conv weight
+             * transposed by perm [0, 2, 3, 1]); reached through that Transpose it is OIHW. */
+            int64_t d[4] = {t->dims[0], t->dims[3], t->dims[1], t->dims[2]};
+            size_t before = m->jobs.n;
+            st = add_layer(m, i, d, 4, 0, "", "conv2d", &u, &dq, err);
+            if (st == WL_OK && m->jobs.n > before) {
+                job *jb = &((job *)m->jobs.v)[m->jobs.n - 1];
+                jb->ohwi = 1;
+                jb->work += jb->tensor_bytes; /* the permuted copy */
+            }
+            return st;
+        }
         if (t->rank == 4)
             return add_layer(m, i, t->dims, 4, 0, "", "conv2d", &u, &dq, err);
         if (t->rank == 3 || t->rank == 5) {
@@ -831,6 +865,22 @@ static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wbuf *b
     if (st != WL_OK)
         goto out;
     l->dequantized = jb->dq.kind != WL_DQ_NONE;
+    if (jb->ohwi) {
+        size_t o = (size_t)jb->mdims[0], c = (size_t)jb->mdims[1], kh = (size_t)jb->mdims[2],
+               kw = (size_t)jb->mdims[3];
+        double *tmp = malloc(o * c * kh * kw * sizeof *tmp);
+        if (tmp == NULL) {
+            st = WL_FAIL(err, WL_E_NOMEM, "out of memory for the permuted kernel");
+            goto out;
+        }
+        for (size_t a = 0; a < o; a++)
+            for (size_t i = 0; i < kh; i++)
+                for (size_t j = 0; j < kw; j++)
+                    for (size_t b = 0; b < c; b++)
+                        tmp[((a * c + b) * kh + i) * kw + j] = w[((a * kh + i) * kw + j) * c + b];
+        memcpy(w, tmp, o * c * kh * kw * sizeof *w);
+        free(tmp);
+    }
     if (jb->src_cols > 0) {
         /* A column block: pack its rows to the front (each destination is at or before its
          * source, so a forward memmove is safe). */
@@ -1049,6 +1099,13 @@ void wl_analysis_summarize(wl_analysis *a)
                                         : NAN;
     s->n_rows = 0;
     a->n_failed = a->n_nonfinite = 0;
+    a->analyzed_params = 0;
+    for (size_t i = 0; i < n; i++)
+        a->analyzed_params += ls[i].n_params;
+    a->weight_params = a->analyzed_params;
+    for (size_t i = 0; i < a->n_skipped; i++)
+        if (a->skipped[i].is_weight)
+            a->weight_params += a->skipped[i].n_params;
     for (size_t i = 0; i < n; i++) {
         if (ls[i].status == WL_LAYER_NONFINITE)
             a->n_nonfinite++;

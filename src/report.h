@@ -84,6 +84,9 @@ typedef struct wl_report_coverage {
     size_t reason_count[16];
 } wl_report_coverage;
 void wl_report_coverage_of(const wl_analysis *a, wl_report_coverage *out);
+/* Coverage by parameter count into buf: "analyzed 97.1 % of the weight parameters (12345 of
+ * 12710)" (the share truncated, never rounded up to 100 %), or "no weight parameters". */
+void wl_report_params_str(const wl_analysis *a, char *buf, size_t size);
 /* "1 skipped (min_evals: 1)" style text of the skip reasons into buf: "min_evals: 1, rank: 2". */
 void wl_report_reasons_str(const wl_report_coverage *c, char *buf, size_t size);
 

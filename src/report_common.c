@@ -108,6 +108,19 @@ void wl_report_coverage_of(const wl_analysis *a, wl_report_coverage *c)
     }
 }
 
+void wl_report_params_str(const wl_analysis *a, char *buf, size_t size)
+{
+    if (a == NULL || a->weight_params == 0) {
+        snprintf(buf, size, "no weight parameters");
+        return;
+    }
+    /* per mille, truncated: 99.96 % is "99.9 %", only all of them is "100.0 %" */
+    uint64_t permille = (uint64_t)((long double)a->analyzed_params * 1000 / a->weight_params);
+    snprintf(buf, size, "analyzed %llu.%llu %% of the weight parameters (%llu of %llu)",
+             (unsigned long long)(permille / 10), (unsigned long long)(permille % 10),
+             (unsigned long long)a->analyzed_params, (unsigned long long)a->weight_params);
+}
+
 void wl_report_reasons_str(const wl_report_coverage *c, char *buf, size_t size)
 {
     size_t len = 0;

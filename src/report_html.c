@@ -461,7 +461,9 @@ static void coverage_one(FILE *f, const char *what, const wl_analysis *a)
         esc(f, reasons);
         fputs(")", f);
     }
-    fprintf(f, ", %zu fit failed, %zu non-finite.</p>\n", c.fit_failed, c.nonfinite);
+    char params[128];
+    wl_report_params_str(a, params, sizeof params);
+    fprintf(f, ", %zu fit failed, %zu non-finite; %s.</p>\n", c.fit_failed, c.nonfinite, params);
     if (a->n_skipped) {
         fprintf(f,
                 "<details><summary>%zu skipped tensor%s</summary><table><thead><tr><th>"

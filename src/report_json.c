@@ -43,6 +43,8 @@ static void coverage(wl_json *j, const wl_analysis *a)
     wl_json_end_object(j);
     key_int(j, "fit_failed", (int64_t)c.fit_failed);
     key_int(j, "nonfinite", (int64_t)c.nonfinite);
+    key_int(j, "weight_params", (int64_t)a->weight_params);
+    key_int(j, "analyzed_params", (int64_t)a->analyzed_params);
     wl_json_end_object(j);
 }
 

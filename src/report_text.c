@@ -70,14 +70,15 @@ static void coverage(FILE *f, const wl_report_model *m, const style *s)
         return;
     }
     wl_report_coverage c;
-    char reasons[256];
+    char reasons[256], params[128];
     wl_report_coverage_of(m->analysis, &c);
     wl_report_reasons_str(&c, reasons, sizeof reasons);
+    wl_report_params_str(m->analysis, params, sizeof params);
     fprintf(f, "%s%s: %zu tensors: %zu analyzed, %zu skipped%s%s%s, %zu fit failed, %zu "
-               "non-finite; rules: %s%s\n",
+               "non-finite; %s; rules: %s%s\n",
             s->dim, m->path, c.tensors, c.analyzed, c.skipped, c.n_reasons ? " (" : "", reasons,
-            c.n_reasons ? ")" : "", c.fit_failed, c.nonfinite, m->config ? m->config : "-",
-            s->reset);
+            c.n_reasons ? ")" : "", c.fit_failed, c.nonfinite, params,
+            m->config ? m->config : "-", s->reset);
 }
 
 static int in_model(const wl_finding *x, const wl_report_model *m)

@@ -44,6 +44,7 @@ typedef enum wl_rule_id {
     WL_RULE_ALPHA_WEIGHTED,         /* WL201 */
     WL_RULE_FLAGGED_SHARE,          /* WL202 */
     WL_RULE_NO_LAYERS,              /* WL203 */
+    WL_RULE_UNANALYZED,             /* WL204 */
     WL_RULE_COUNT
 } wl_rule_id;
 

@@ -374,6 +374,43 @@ done:
     return st;
 }
 
+/* WL204: the share of the weight parameters left unanalyzed, with the reasons by parameter
+ * count (wl_analysis.weight_params / analyzed_params, docs/metrics.md "Coverage"). */
+static wl_status eval_unanalyzed(eval_ctx *c)
+{
+    const wl_analysis *a = c->a;
+    const wl_rule_cfg *u = &c->r->cfg[WL_RULE_UNANALYZED];
+    if (a->weight_params == 0)
+        return WL_OK;
+    uint64_t missing = a->weight_params - a->analyzed_params;
+    double share = (double)missing / (double)a->weight_params;
+    if (!(share > u->param[0]))
+        return WL_OK;
+    char why[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < a->n_skipped && len < sizeof why; i++) {
+        const wl_skipped *s = &a->skipped[i];
+        if (!s->is_weight)
+            continue;
+        size_t j = 0;
+        while (j < i && !(a->skipped[j].is_weight &&
+                          strcmp(a->skipped[j].reason_code, s->reason_code) == 0))
+            j++;
+        if (j < i)
+            continue;
+        uint64_t p = 0;
+        for (size_t k = i; k < a->n_skipped; k++)
+            if (a->skipped[k].is_weight && strcmp(a->skipped[k].reason_code, s->reason_code) == 0)
+                p += a->skipped[k].n_params;
+        len += (size_t)snprintf(why + len, sizeof why - len, "%s%s: %llu", len ? ", " : "",
+                                s->reason_code, (unsigned long long)p);
+    }
+    return add(c, NULL, WL_RULE_UNANALYZED, u, "unanalyzed_share", share, ">", u->param[0],
+               "%.1f%% of the weight parameters were not analyzed (%llu of %llu; %s) > %.1f%%",
+               100 * share, (unsigned long long)missing, (unsigned long long)a->weight_params,
+               why, 100 * u->param[0]);
+}
+
 static wl_status eval_model(eval_ctx *c, size_t n_flagged)
 {
     wl_status st;
@@ -399,11 +436,15 @@ static wl_status eval_model(eval_ctx *c, size_t n_flagged)
             len += (size_t)snprintf(why + len, sizeof why - len, "%s%s: %zu", len ? ", " : "",
                                     code, count);
         }
+        if ((st = eval_unanalyzed(c)) != WL_OK)
+            return st;
         return add(c, NULL, WL_RULE_NO_LAYERS, &cfg[WL_RULE_NO_LAYERS], "n_layers", 0, "==", 0,
                    "no tensor analyzed: %zu tensor%s considered, %zu skipped%s%s%s",
                    a->n_tensors, a->n_tensors == 1 ? "" : "s", a->n_skipped, len ? " (" : "",
                    why, len ? ")" : "");
     }
+    if ((st = eval_unanalyzed(c)) != WL_OK)
+        return st;
     const wl_rule_cfg *fs = &cfg[WL_RULE_FLAGGED_SHARE];
     double share = (double)n_flagged / (double)a->n_layers;
     if ((double)a->n_layers >= fs->param[1] && share > fs->param[0] &&

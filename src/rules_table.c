@@ -255,6 +255,22 @@ static const wl_rule_info rule_table[WL_RULE_COUNT] = {
          "weights are Constant nodes, see docs/metrics.md.",
          0,
          {{0}}},
+    [WL_RULE_UNANALYZED] =
+        {WL_RULE_UNANALYZED, "WL204", "unanalyzed-weights", WL_SCOPE_MODEL, WL_SEV_WARNING,
+         "a share of the model's weight parameters could not be analyzed",
+         "More than max_share of the model's weight parameters sit in tensors that could not be\n"
+         "analyzed: matrices read by an op weightlint has no weight role for (unsupported_op,\n"
+         "e.g. a custom or new com.microsoft op), an unsupported data type or rank, or too few\n"
+         "eigenvalues. Coverage is counted in parameters, not tensors, so one unread 4-bit\n"
+         "matrix weighs what it holds. A gate that looked at only part of a model must say so:\n"
+         "WeightWatcher stays silent on what it cannot read.\n"
+         "\n"
+         "What to do: read the skipped tensors (analyze --format json, \"skipped\"); an\n"
+         "unsupported_op names the domain, op and input; report it, or raise max_share for a\n"
+         "model whose unread part you have checked otherwise.",
+         1,
+         {{"max_share", WL_PARAM_SHARE, 0.1,
+           "fire when the unanalyzed share of the weight parameters > max_share"}}},
 };
 
 const wl_rule_info *wl_rule_info_get(wl_rule_id id)

@@ -25,7 +25,8 @@ typedef enum out_format { FMT_TEXT, FMT_CSV, FMT_JSON } out_format;
 
 /* wl_skipped.reason_code values, in the order coverage lines list them. */
 static const char *const codes[] = {"not_weight", "rank",   "min_evals", "max_evals",
-                                    "max_n",      "dtype",  "filter",    "alias"};
+                                    "max_n",      "dtype",  "filter",    "alias",
+                                    "unsupported_op"};
 
 static const char analyze_help[] =
     "usage: weightlint analyze [options] MODEL...\n"
@@ -148,6 +149,11 @@ static void write_text(FILE *out, const wl_analysis *a)
                  "log_alpha_norm=%s stable_rank=%s\n",
             v[0], v[1], v[2], v[3], v[4], v[5]);
 skipped:
+    if (a->weight_params > 0) {
+        char params[128];
+        wl_report_params_str(a, params, sizeof params);
+        fprintf(out, "  coverage: %s\n", params);
+    }
     if (a->n_skipped > 0) {
         fprintf(out, "  skipped:");
         for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
@@ -337,6 +343,10 @@ static void json_model(wl_json *j, const wl_analysis *a)
     wl_json_int(j, (int64_t)a->n_nonfinite);
     wl_json_key(j, "skipped");
     wl_json_int(j, (int64_t)a->n_skipped);
+    wl_json_key(j, "weight_params");
+    wl_json_int(j, (int64_t)a->weight_params);
+    wl_json_key(j, "analyzed_params");
+    wl_json_int(j, (int64_t)a->analyzed_params);
     wl_json_key(j, "skipped_by_reason");
     wl_json_begin_object(j);
     for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
@@ -365,6 +375,8 @@ static void json_model(wl_json *j, const wl_analysis *a)
         wl_json_string(j, s->reason_code);
         wl_json_key(j, "reason");
         wl_json_string(j, s->reason);
+        wl_json_key(j, "unanalyzed_weight");
+        wl_json_bool(j, s->is_weight);
         wl_json_end_object(j);
     }
     wl_json_end_array(j);
