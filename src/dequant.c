@@ -200,6 +200,16 @@ static wl_status prepare_nbits(const wl_tensor_set *s, wl_dq_spec *q, const wl_t
     uint64_t n_blocks = ((uint64_t)q->K + (uint64_t)q->block_size - 1) / (uint64_t)q->block_size;
     uint64_t blob = (uint64_t)q->block_size * (uint64_t)q->bits / 8;
     uint64_t want = (uint64_t)q->N * n_blocks * blob;
+    if (t->rank == 3 && t->dims[0] != q->N)
+        return WL_FAIL(err, WL_E_FORMAT,
+                       "%s node '%s': attribute N = %lld contradicts B '%s' dims[0] = %lld",
+                       q->op, q->node, (long long)q->N, t->name, (long long)t->dims[0]);
+    if (t->rank == 3 && (uint64_t)t->dims[1] != n_blocks)
+        return WL_FAIL(err, WL_E_FORMAT,
+                       "%s node '%s': attribute K = %lld needs ceil(K / block_size) = %llu blocks, "
+                       "B '%s' has dims[1] = %lld",
+                       q->op, q->node, (long long)q->K, (unsigned long long)n_blocks, t->name,
+                       (long long)t->dims[1]);
     if (t->n_elems != want || (t->rank >= 1 && t->dims[0] != q->N))
         return WL_FAIL(err, WL_E_FORMAT,
                        "%s node '%s': B '%s' holds %llu bytes (dims[0] = %lld), expected N x "

@@ -518,6 +518,146 @@ static void gen_fp8(void)
     write_model("fp8.onnx", model_new(g));
 }
 
+/* ------------------------------------------------------------------ low-bit weights */
+
+static void attr_int(Onnx__NodeProto *n, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = node_add_attr(n, name);
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    a->has_i = 1;
+    a->i = v;
+}
+
+static Onnx__NodeProto *ms_node(const char *name, const char *op, const char *output)
+{
+    Onnx__NodeProto *n = node_new(name, op, output);
+    n->domain = xstrdup("com.microsoft");
+    return n;
+}
+
+static Onnx__TensorProto *raw_u8(const char *name, int rank, const int64_t *dims,
+                                 const uint8_t *v, size_t len)
+{
+    Onnx__TensorProto *t = tensor_new(name, ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, rank, dims);
+    tensor_set_raw(t, v, len);
+    return t;
+}
+
+/* A MatMulNBits model as onnxruntime's quantizer writes it (asymmetric, min/max per block of
+ * the K axis): B [N, K/block, block*bits/8] packed low bits first, scales [N * K/block] float,
+ * zero points packed the same way [N * ceil(K/block * bits / 8)]. The variant argument breaks
+ * one thing for the bad-input cases: 0 none, 1 B one byte short, 2 block_size 24, 3 block_size
+ * 8, 4 a scale short, 5 zero points one byte long, 6 attribute N != B's dims[0]. */
+static void gen_nbits_variant(const char *file, int variant)
+{
+    enum { K = 64, N = 48, BLK = 32, BITS = 4 };
+    const int nb = K / BLK, blob = BLK * BITS / 8, zrow = (nb * BITS + 7) / 8;
+    rng_seed(1001);
+    float *w = gauss_values((size_t)K * N, 1.0 / sqrt((double)K)); /* w[k * N + n] */
+    uint8_t *b = xalloc((size_t)N * nb * blob), *zp = xalloc((size_t)N * zrow + 1);
+    float *sc = xalloc((size_t)N * nb * sizeof *sc);
+    memset(b, 0, (size_t)N * nb * blob);
+    memset(zp, 0, (size_t)N * zrow + 1);
+    for (int n = 0; n < N; n++)
+        for (int bl = 0; bl < nb; bl++) {
+            float lo = 0, hi = 0;
+            for (int k = bl * BLK; k < (bl + 1) * BLK; k++) {
+                float v = w[k * N + n];
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+            float scale = (hi - lo) / 15.0f;
+            int z = (int)lrintf(-lo / scale);
+            z = z < 0 ? 0 : z > 15 ? 15 : z;
+            sc[n * nb + bl] = scale;
+            zp[n * zrow + bl / 2] |= (uint8_t)(z << (4 * (bl % 2)));
+            for (int j = 0; j < BLK; j++) {
+                int q = (int)lrintf(w[(bl * BLK + j) * N + n] / scale) + z;
+                q = q < 0 ? 0 : q > 15 ? 15 : q;
+                b[(n * nb + bl) * blob + j / 2] |= (uint8_t)(q << (4 * (j % 2)));
+            }
+        }
+    Onnx__GraphProto *g = graph_new("q4");
+    int64_t bd[3] = {N, nb, blob};
+    size_t blen = (size_t)N * nb * blob;
+    if (variant == 1) { /* one byte short: dims [N, nb, blob - 1] would be the honest dims */
+        bd[2] = blob - 1;
+        blen = (size_t)N * nb * (blob - 1);
+    }
+    graph_add_init(g, raw_u8("fc.weight_Q4", 3, bd, b, blen));
+    int64_t sd = variant == 4 ? N * nb - 1 : N * nb;
+    graph_add_init(g, raw_f32_values("fc.weight_scales", 1, &sd, sc));
+    int64_t zd = variant == 5 ? N * zrow + 1 : N * zrow;
+    graph_add_init(g, raw_u8("fc.weight_zp", 1, &zd, zp, (size_t)zd));
+    Onnx__NodeProto *mm = ms_node("fc_q4", "MatMulNBits", "y");
+    node_add_input(mm, "x");
+    node_add_input(mm, "fc.weight_Q4");
+    node_add_input(mm, "fc.weight_scales");
+    node_add_input(mm, "fc.weight_zp");
+    attr_int(mm, "K", K);
+    attr_int(mm, "N", variant == 6 ? N + 1 : N);
+    attr_int(mm, "bits", BITS);
+    attr_int(mm, "block_size", variant == 2 ? 24 : variant == 3 ? 8 : BLK);
+    graph_add_node(g, mm);
+    write_model(file, model_new(g));
+}
+
+/* A uint8 embedding table read by Gather and dequantized after the lookup (onnxruntime's
+ * dynamic quantizer), a packed QKV Attention weight, and a weight fed to an op of an unknown
+ * domain (unsupported_op: counted against the parameter coverage). */
+static void gen_lowbit_roles(void)
+{
+    Onnx__GraphProto *g = graph_new("roles");
+    enum { V = 50, D = 16 };
+    rng_seed(1101);
+    uint8_t table[V * D];
+    for (int i = 0; i < V * D; i++) {
+        double v = 128 + 30 * rng_gauss();
+        table[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrint(v));
+    }
+    int64_t td[2] = {V, D};
+    graph_add_init(g, raw_u8("embed.weight_quantized", 2, td, table, sizeof table));
+    float s = 0.01f;
+    graph_add_init(g, raw_f32_values("embed.weight_scale", 0, NULL, &s));
+    uint8_t z = 128;
+    graph_add_init(g, raw_u8("embed.weight_zero_point", 0, NULL, &z, 1));
+    Onnx__NodeProto *ga = node_new("embed", "Gather", "rows_q");
+    node_add_input(ga, "embed.weight_quantized");
+    node_add_input(ga, "ids");
+    graph_add_node(g, ga);
+    Onnx__NodeProto *dq = node_new("embed_dq", "DequantizeLinear", "rows");
+    node_add_input(dq, "rows_q");
+    node_add_input(dq, "embed.weight_scale");
+    node_add_input(dq, "embed.weight_zero_point");
+    graph_add_node(g, dq);
+    graph_add_init(g, raw_weight("attn.qkv.weight", 32, 96, 1102));
+    Onnx__NodeProto *at = ms_node("attn", "Attention", "ctx");
+    node_add_input(at, "rows");
+    node_add_input(at, "attn.qkv.weight");
+    attr_int(at, "num_heads", 2);
+    graph_add_node(g, at);
+    graph_add_init(g, raw_weight("mystery.weight", 40, 32, 1103));
+    Onnx__NodeProto *my = node_new("mystery", "MysteryMatMul", "out");
+    my->domain = xstrdup("com.example");
+    node_add_input(my, "ctx");
+    node_add_input(my, "mystery.weight");
+    graph_add_node(g, my);
+    write_model("lowbit_roles.onnx", model_new(g));
+}
+
+static void gen_lowbit(void)
+{
+    gen_nbits_variant("q4.onnx", 0);
+    gen_nbits_variant("q4_blob_short.onnx", 1);
+    gen_nbits_variant("q4_block_not_pow2.onnx", 2);
+    gen_nbits_variant("q4_block_small.onnx", 3);
+    gen_nbits_variant("q4_few_scales.onnx", 4);
+    gen_nbits_variant("q4_zp_length.onnx", 5);
+    gen_nbits_variant("q4_n_attr.onnx", 6);
+    gen_lowbit_roles();
+}
+
 /* Exact fp16 bits of a float that fp16 represents exactly as a normal number (or zero). */
 static uint16_t exact_half_bits(float f)
 {
@@ -1058,6 +1198,7 @@ int main(int argc, char **argv)
     gen_failed_fit();
     gen_scalar0d();
     gen_fp8();
+    gen_lowbit();
     gen_typed();
     gen_constant_if();
     gen_ext_good();

@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 "$BUILD/tests/mkonnx" "$tmp/gen" >/dev/null || { echo "FAIL: $BUILD/tests/mkonnx"; exit 1; }
 mkdir -p "$tmp/cut"
 # Damaged copies: every 127th prefix, and a 0xff byte written every 127 bytes.
-for src in good_mlp constant_if; do
+for src in good_mlp constant_if q4 lowbit_roles; do
     f="$tmp/gen/$src.onnx"
     size=$(stat -c %s "$f")
     for ((i = 1; i < size; i += 127)); do
