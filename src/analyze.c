@@ -571,7 +571,8 @@ static wl_status classify_ww(model_ctx *m, size_t i, wl_err *err)
 }
 
 /* Ops of the default domain whose inputs may be weights weightlint has no matrix for. Every
- * other default-domain op's non-table inputs are not weights (biases, shapes, masks). */
+ * other default-domain op's non-table inputs are not weights (biases, shapes, masks), and so
+ * are the other inputs of a contrib op with a table row (its scales, zero points, g_idx). */
 static int is_unsupported_onnx_op(const char *op)
 {
     return strcmp(op, "Einsum") == 0 || strcmp(op, "DeformConv") == 0;
@@ -701,7 +702,8 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
         /* A matrix-shaped tensor read by an op weightlint has no role for may well be a
          * weight: say so (and count it against the coverage) rather than call it not one. */
         if (t->rank >= 2 && u.other != NULL &&
-            (!is_default_domain(u.other->domain) || is_unsupported_onnx_op(u.other->op_type)))
+            ((!is_default_domain(u.other->domain) && !wl_graph_op_known(u.other)) ||
+             is_unsupported_onnx_op(u.other->op_type)))
             return add_skipped(&m->skipped, t, name, (int64_t)i, "unsupported_op", err,
                                "%s%s%s input %d (node '%s'): no weight role defined for this "
                                "op",

@@ -36,17 +36,17 @@ static wl_status find_param(const wl_tensor_set *s, const wl_dq_spec *q, const c
 {
     *out = wl_tensor_set_find(s, name);
     if (*out == NULL)
-        return WL_FAIL(err, WL_E_FORMAT, "%s node '%s': %s '%s' is not a constant tensor",
-                       q->op, q->node, what, name);
+        return WL_FAIL(err, WL_E_FORMAT, "%s node '%s': %s '%s' is not a constant tensor", q->op,
+                       q->node, what, name);
     if (wl_dtype_get((*out)->data_type)->elem_bits == 0)
-        return WL_FAIL(err, WL_E_FORMAT, "%s node '%s': %s '%s' has data type %s", q->op,
-                       q->node, what, name, wl_dtype_name((*out)->data_type));
+        return WL_FAIL(err, WL_E_FORMAT, "%s node '%s': %s '%s' has data type %s", q->op, q->node,
+                       what, name, wl_dtype_name((*out)->data_type));
     return WL_OK;
 }
 
 /* Reads a small parameter tensor (scale, zero point) into a new array; *n_out values. */
-static wl_status load_param(const wl_tensor_set *s, const char *name, double **out,
-                            uint64_t *n_out, wl_err *err)
+static wl_status load_param(const wl_tensor_set *s, const char *name, double **out, uint64_t *n_out,
+                            wl_err *err)
 {
     *out = NULL;
     *n_out = 0;
@@ -93,9 +93,28 @@ static double round_to(int64_t dtype, double v)
     }
 }
 
-static int is_pow2_min16(int64_t b)
+/* block_size of the contrib ops: onnxruntime requires a power of two >= 16. */
+static wl_status check_block_size(const wl_dq_spec *q, wl_err *err)
 {
-    return b >= 16 && (b & (b - 1)) == 0;
+    int64_t b = q->block_size;
+    if (b >= 16 && (b & (b - 1)) == 0)
+        return WL_OK;
+    return WL_FAIL(err, WL_E_FORMAT,
+                   "%s node '%s': block_size = %lld (must be a power of two >= 16)", q->op, q->node,
+                   (long long)b);
+}
+
+/* The K and N attributes of MatMulNBits / MatMulBnb4: required, positive, within WL_MAX_DIM. */
+static wl_status check_kn(const wl_dq_spec *q, wl_err *err)
+{
+    if (q->K <= 0 || q->N <= 0)
+        return WL_FAIL(err, WL_E_FORMAT,
+                       "%s node '%s': attributes K = %lld, N = %lld (both required, > 0)", q->op,
+                       q->node, (long long)q->K, (long long)q->N);
+    if (q->K > WL_MAX_DIM || q->N > WL_MAX_DIM)
+        return WL_FAIL(err, WL_E_LIMIT, "%s node '%s': K = %lld, N = %lld beyond the limit %lld",
+                       q->op, q->node, (long long)q->K, (long long)q->N, (long long)WL_MAX_DIM);
+    return WL_OK;
 }
 
 /* ------------------------------------------------------------------ prepare */
@@ -135,15 +154,14 @@ static wl_status prepare_linear(const wl_tensor_set *s, wl_dq_spec *q, const wl_
                            "rank %d (they must be equal)",
                            q->op, q->node, ref->name, ref->rank, t->name, t->rank);
         for (int d = 0; d < t->rank; d++) {
-            int64_t want = d == axis ? (t->dims[d] + q->block_size - 1) / q->block_size
-                                     : t->dims[d];
+            int64_t want =
+                d == axis ? (t->dims[d] + q->block_size - 1) / q->block_size : t->dims[d];
             if (ref->dims[d] != want)
                 return WL_FAIL(err, WL_E_FORMAT,
                                "%s node '%s': blocked scale '%s' has dims[%d] = %lld, expected "
                                "%lld (weight '%s', block_size %lld along axis %lld)",
                                q->op, q->node, ref->name, d, (long long)ref->dims[d],
-                               (long long)want, t->name, (long long)q->block_size,
-                               (long long)axis);
+                               (long long)want, t->name, (long long)q->block_size, (long long)axis);
         }
         return WL_OK;
     }
@@ -159,13 +177,13 @@ static wl_status prepare_linear(const wl_tensor_set *s, wl_dq_spec *q, const wl_
                    (long long)(t->rank ? t->dims[axis] : 1), (long long)axis, t->name);
 }
 
-static wl_status need_dtype(const wl_dq_spec *q, const char *what, const wl_tensor *t,
-                            int ok, const char *allowed, wl_err *err)
+static wl_status need_dtype(const wl_dq_spec *q, const char *what, const wl_tensor *t, int ok,
+                            const char *allowed, wl_err *err)
 {
     if (ok)
         return WL_OK;
-    return WL_FAIL(err, WL_E_FORMAT, "%s node '%s': %s '%s' has data type %s (must be %s)",
-                   q->op, q->node, what, t->name, wl_dtype_name(t->data_type), allowed);
+    return WL_FAIL(err, WL_E_FORMAT, "%s node '%s': %s '%s' has data type %s (must be %s)", q->op,
+                   q->node, what, t->name, wl_dtype_name(t->data_type), allowed);
 }
 
 static int is_float_type(int64_t dt)
@@ -181,29 +199,21 @@ static wl_status prepare_nbits(const wl_tensor_set *s, wl_dq_spec *q, const wl_t
                                wl_err *err)
 {
     wl_status st;
-    if (q->K <= 0 || q->N <= 0)
-        return WL_FAIL(err, WL_E_FORMAT,
-                       "%s node '%s': attributes K = %lld, N = %lld (both required, > 0)", q->op,
-                       q->node, (long long)q->K, (long long)q->N);
-    if (q->K > WL_MAX_DIM || q->N > WL_MAX_DIM)
-        return WL_FAIL(err, WL_E_LIMIT, "%s node '%s': K = %lld, N = %lld beyond the limit %lld",
-                       q->op, q->node, (long long)q->K, (long long)q->N, (long long)WL_MAX_DIM);
+    if ((st = check_kn(q, err)) != WL_OK)
+        return st;
     if (q->bits != 2 && q->bits != 4 && q->bits != 8)
         return WL_FAIL(err, WL_E_FORMAT, "%s node '%s': bits = %lld (supported: 2, 4, 8)", q->op,
                        q->node, (long long)q->bits);
-    if (!is_pow2_min16(q->block_size))
-        return WL_FAIL(err, WL_E_FORMAT,
-                       "%s node '%s': block_size = %lld (must be a power of two >= 16)", q->op,
-                       q->node, (long long)q->block_size);
-    if ((st = need_dtype(q, "B", t, t->data_type == 2, "UINT8", err)) != WL_OK)
+    if ((st = check_block_size(q, err)) != WL_OK ||
+        (st = need_dtype(q, "B", t, t->data_type == 2, "UINT8", err)) != WL_OK)
         return st;
     uint64_t n_blocks = ((uint64_t)q->K + (uint64_t)q->block_size - 1) / (uint64_t)q->block_size;
     uint64_t blob = (uint64_t)q->block_size * (uint64_t)q->bits / 8;
     uint64_t want = (uint64_t)q->N * n_blocks * blob;
     if (t->rank == 3 && t->dims[0] != q->N)
         return WL_FAIL(err, WL_E_FORMAT,
-                       "%s node '%s': attribute N = %lld contradicts B '%s' dims[0] = %lld",
-                       q->op, q->node, (long long)q->N, t->name, (long long)t->dims[0]);
+                       "%s node '%s': attribute N = %lld contradicts B '%s' dims[0] = %lld", q->op,
+                       q->node, (long long)q->N, t->name, (long long)t->dims[0]);
     if (t->rank == 3 && (uint64_t)t->dims[1] != n_blocks)
         return WL_FAIL(err, WL_E_FORMAT,
                        "%s node '%s': attribute K = %lld needs ceil(K / block_size) = %llu blocks, "
@@ -231,8 +241,8 @@ static wl_status prepare_nbits(const wl_tensor_set *s, wl_dq_spec *q, const wl_t
         return WL_FAIL(err, WL_E_FORMAT,
                        "%s node '%s': scales '%s' has %llu values, expected N x n_blocks = %lld "
                        "x %llu = %llu",
-                       q->op, q->node, sc->name, (unsigned long long)sc->n_elems,
-                       (long long)q->N, (unsigned long long)n_blocks,
+                       q->op, q->node, sc->name, (unsigned long long)sc->n_elems, (long long)q->N,
+                       (unsigned long long)n_blocks,
                        (unsigned long long)((uint64_t)q->N * n_blocks));
     if (q->zero_point != NULL) {
         if ((st = find_param(s, q, "zero points", q->zero_point, &zp, err)) != WL_OK)
@@ -246,12 +256,11 @@ static wl_status prepare_nbits(const wl_tensor_set *s, wl_dq_spec *q, const wl_t
                              "UINT8 (packed), INT32 or the scales' float type", err)) != WL_OK)
             return st;
         if (zp->n_elems != zwant)
-            return WL_FAIL(err, WL_E_FORMAT,
-                           "%s node '%s': zero points '%s' has %llu values, expected %llu (%s)",
-                           q->op, q->node, zp->name, (unsigned long long)zp->n_elems,
-                           (unsigned long long)zwant,
-                           zp->data_type == 2 ? "N x ceil(n_blocks x bits / 8), packed"
-                                              : "N x n_blocks");
+            return WL_FAIL(
+                err, WL_E_FORMAT,
+                "%s node '%s': zero points '%s' has %llu values, expected %llu (%s)", q->op,
+                q->node, zp->name, (unsigned long long)zp->n_elems, (unsigned long long)zwant,
+                zp->data_type == 2 ? "N x ceil(n_blocks x bits / 8), packed" : "N x n_blocks");
     }
     if (q->g_idx != NULL) {
         if ((st = find_param(s, q, "g_idx", q->g_idx, &gi, err)) != WL_OK)
@@ -287,18 +296,13 @@ static wl_status prepare_bnb4(const wl_tensor_set *s, wl_dq_spec *q, const wl_te
                               wl_err *err)
 {
     wl_status st;
-    if (q->K <= 0 || q->N <= 0 || q->K > WL_MAX_DIM || q->N > WL_MAX_DIM)
-        return WL_FAIL(err, WL_E_FORMAT,
-                       "%s node '%s': attributes K = %lld, N = %lld (both required, in 1..%lld)",
-                       q->op, q->node, (long long)q->K, (long long)q->N, (long long)WL_MAX_DIM);
+    if ((st = check_kn(q, err)) != WL_OK)
+        return st;
     if (q->quant_type != 0 && q->quant_type != 1)
         return WL_FAIL(err, WL_E_FORMAT, "%s node '%s': quant_type = %lld (0 = FP4, 1 = NF4)",
                        q->op, q->node, (long long)q->quant_type);
-    if (!is_pow2_min16(q->block_size))
-        return WL_FAIL(err, WL_E_FORMAT,
-                       "%s node '%s': block_size = %lld (must be a power of two >= 16)", q->op,
-                       q->node, (long long)q->block_size);
-    if ((st = need_dtype(q, "B", t, t->data_type == 2, "UINT8", err)) != WL_OK)
+    if ((st = check_block_size(q, err)) != WL_OK ||
+        (st = need_dtype(q, "B", t, t->data_type == 2, "UINT8", err)) != WL_OK)
         return st;
     uint64_t numel = (uint64_t)q->N * (uint64_t)q->K;
     if (t->n_elems != (numel + 1) / 2)
@@ -334,14 +338,14 @@ static wl_status prepare_gather_block(const wl_tensor_set *s, wl_dq_spec *q, con
                                       int64_t *rows, int64_t *cols, wl_err *err)
 {
     wl_status st;
-    if ((st = need_dtype(q, "data", t,
-                         t->data_type == 2 || t->data_type == 21 || t->data_type == 22,
-                         "UINT8, UINT4 or INT4", err)) != WL_OK)
+    if ((st =
+             need_dtype(q, "data", t, t->data_type == 2 || t->data_type == 21 || t->data_type == 22,
+                        "UINT8, UINT4 or INT4", err)) != WL_OK)
         return st;
     if (t->rank != 2)
         return WL_FAIL(err, WL_E_FORMAT,
-                       "%s node '%s': data '%s' has rank %d (only 2-D tables are supported)",
-                       q->op, q->node, t->name, t->rank);
+                       "%s node '%s': data '%s' has rank %d (only 2-D tables are supported)", q->op,
+                       q->node, t->name, t->rank);
     if (q->axis != -1 && q->axis != 1)
         return WL_FAIL(err, WL_E_FORMAT,
                        "%s node '%s': quantize_axis = %lld (only the last axis is supported)",
@@ -351,10 +355,8 @@ static wl_status prepare_gather_block(const wl_tensor_set *s, wl_dq_spec *q, con
                        q->node, (long long)q->bits);
     if (t->data_type != 2)
         q->bits = 4;
-    if (!is_pow2_min16(q->block_size))
-        return WL_FAIL(err, WL_E_FORMAT,
-                       "%s node '%s': block_size = %lld (must be a power of two >= 16)", q->op,
-                       q->node, (long long)q->block_size);
+    if ((st = check_block_size(q, err)) != WL_OK)
+        return st;
     *rows = t->dims[0];
     *cols = t->data_type == 2 && q->bits == 4 ? 2 * t->dims[1] : t->dims[1];
     int64_t nb = (*cols + q->block_size - 1) / q->block_size;
@@ -369,9 +371,9 @@ static wl_status prepare_gather_block(const wl_tensor_set *s, wl_dq_spec *q, con
         return WL_FAIL(err, WL_E_FORMAT,
                        "%s node '%s': scales '%s' has %llu values, expected %lld x %lld = %lld "
                        "(block_size %lld over %lld columns)",
-                       q->op, q->node, sc->name, (unsigned long long)sc->n_elems,
-                       (long long)*rows, (long long)nb, (long long)(*rows * nb),
-                       (long long)q->block_size, (long long)*cols);
+                       q->op, q->node, sc->name, (unsigned long long)sc->n_elems, (long long)*rows,
+                       (long long)nb, (long long)(*rows * nb), (long long)q->block_size,
+                       (long long)*cols);
     if (q->zero_point != NULL) {
         if ((st = find_param(s, q, "zero points", q->zero_point, &zp, err)) != WL_OK ||
             (st = need_dtype(q, "zero points", zp, zp->data_type == t->data_type,
@@ -391,8 +393,8 @@ static wl_status prepare_gather_block(const wl_tensor_set *s, wl_dq_spec *q, con
     return WL_OK;
 }
 
-wl_status wl_dq_prepare(const wl_tensor_set *s, wl_dq_spec *q, const wl_tensor *t,
-                        int64_t *rows, int64_t *cols, wl_err *err)
+wl_status wl_dq_prepare(const wl_tensor_set *s, wl_dq_spec *q, const wl_tensor *t, int64_t *rows,
+                        int64_t *cols, wl_err *err)
 {
     *rows = t->rank >= 1 ? t->dims[0] : 1;
     *cols = 1;
@@ -556,11 +558,22 @@ static const float bnb4_fp4[16] = {0.00000000f,  5.208333333e-03f,  0.66666667f,
                                    0.33333333f,  0.50000000f,       0.16666667f,  0.25000000f,
                                    -0.00000000f, -5.208333333e-03f, -0.66666667f, -1.00000000f,
                                    -0.33333333f, -0.50000000f,      -0.16666667f, -0.25000000f};
-static const float bnb4_nf4[16] = {
-    -1.0f,        -0.6961928009986877f,  -0.5250730514526367f, -0.39491748809814453f,
-    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-    0.07958029955625534f,  0.16093020141124725f,  0.24611230194568634f,  0.33791524171829224f,
-    0.44070982933044434f,  0.5626170039176941f,   0.7229568362236023f,   1.0f};
+static const float bnb4_nf4[16] = {-1.0f,
+                                   -0.6961928009986877f,
+                                   -0.5250730514526367f,
+                                   -0.39491748809814453f,
+                                   -0.28444138169288635f,
+                                   -0.18477343022823334f,
+                                   -0.09105003625154495f,
+                                   0.0f,
+                                   0.07958029955625534f,
+                                   0.16093020141124725f,
+                                   0.24611230194568634f,
+                                   0.33791524171829224f,
+                                   0.44070982933044434f,
+                                   0.5626170039176941f,
+                                   0.7229568362236023f,
+                                   1.0f};
 
 double wl_dq_bnb4_code(int64_t quant_type, unsigned code)
 {
@@ -623,7 +636,8 @@ static wl_status decode_gather_block(const wl_tensor_set *s, const wl_dq_spec *q
             uint64_t b = c / bsz;
             double z = zdefault;
             if (zp != NULL)
-                z = packed4 ? (double)(((unsigned)zp[r * ((nb + 1) / 2) + b / 2] >> (4 * (b % 2))) & 15u)
+                z = packed4 ? (double)(((unsigned)zp[r * ((nb + 1) / 2) + b / 2] >> (4 * (b % 2))) &
+                                       15u)
                             : zp[r * nb + b];
             w[r * cols + c] = round_to(q->out_dtype, (w[r * cols + c] - z) * sc[r * nb + b]);
         }
@@ -633,8 +647,8 @@ out:
     return st;
 }
 
-wl_status wl_dq_decode(const wl_tensor_set *s, const wl_dq_spec *q, const wl_tensor *t,
-                       double *w, wl_err *err)
+wl_status wl_dq_decode(const wl_tensor_set *s, const wl_dq_spec *q, const wl_tensor *t, double *w,
+                       wl_err *err)
 {
     switch (q->kind) {
     case WL_DQ_LINEAR:
@@ -703,7 +717,9 @@ const char *wl_dq_encoding(const wl_dq_spec *q, const wl_tensor *t)
         return intern(buf, "MatMulBnb4");
     case WL_DQ_GATHER_BLOCK:
         snprintf(buf, sizeof buf, "%s block %lld",
-                 t->data_type == 22 ? "int4" : q->bits == 4 ? "uint4" : "uint8",
+                 t->data_type == 22 ? "int4"
+                 : q->bits == 4     ? "uint4"
+                                    : "uint8",
                  (long long)q->block_size);
         return intern(buf, "GatherBlockQuantized");
     }

@@ -26,10 +26,10 @@ const char *wl_tensor_set_name(const wl_tensor_set *s, size_t i);
 const wl_tensor *wl_tensor_set_find(const wl_tensor_set *s, const char *name);
 
 typedef enum wl_dq_kind {
-    WL_DQ_NONE = 0, /* the stored values as they are */
-    WL_DQ_LINEAR,   /* y = (x - zero_point) * scale: DequantizeLinear, QLinear*, *Integer* ops */
-    WL_DQ_NBITS,    /* com.microsoft MatMulNBits: B [N, K/block, blob] of 2/4/8-bit codes */
-    WL_DQ_BNB4,     /* com.microsoft MatMulBnb4: FP4/NF4 codes times a per-block absmax */
+    WL_DQ_NONE = 0,    /* the stored values as they are */
+    WL_DQ_LINEAR,      /* y = (x - zero_point) * scale: DequantizeLinear, QLinear*, *Integer* ops */
+    WL_DQ_NBITS,       /* com.microsoft MatMulNBits: B [N, K/block, blob] of 2/4/8-bit codes */
+    WL_DQ_BNB4,        /* com.microsoft MatMulBnb4: FP4/NF4 codes times a per-block absmax */
     WL_DQ_GATHER_BLOCK /* com.microsoft GatherBlockQuantized: blocked int4/uint4/uint8 table */
 } wl_dq_kind;
 
@@ -40,17 +40,17 @@ typedef struct wl_dq_spec {
     const char *scale;      /* scale (LINEAR, NBITS, GATHER_BLOCK) or absmax (BNB4) tensor */
     const char *zero_point; /* zero-point tensor or NULL (default: 0; NBITS 2^(bits-1)) */
     const char *g_idx;      /* NBITS: the optional per-row block index, or NULL */
-    int64_t axis;       /* LINEAR/GATHER_BLOCK: the axis the scale runs along (negative: from
-                           the end) */
-    int64_t block_size; /* LINEAR (opset 21 blocked) and the contrib ops; 0 = not blocked */
-    int64_t bits;       /* NBITS: 2, 4 or 8; GATHER_BLOCK: 4 or 8 */
-    int64_t K, N;       /* NBITS, BNB4: the logical K x N matrix */
-    int64_t quant_type; /* BNB4: 0 FP4, 1 NF4 */
-    int64_t out_dtype;  /* ONNX data type the runtime computes the result in (FLOAT rounds each
-                           value to float32, FLOAT16 to binary16); 0 = exact (double) */
-    int round_output;   /* round to out_dtype (a DequantizeLinear output, a contrib-op
-                           dequantization); 0 for ops that scale after an integer product */
-    const char *op;     /* the consuming op and node, for messages */
+    int64_t axis;           /* LINEAR/GATHER_BLOCK: the axis the scale runs along (negative: from
+                               the end) */
+    int64_t block_size;     /* LINEAR (opset 21 blocked) and the contrib ops; 0 = not blocked */
+    int64_t bits;           /* NBITS: 2, 4 or 8; GATHER_BLOCK: 4 or 8 */
+    int64_t K, N;           /* NBITS, BNB4: the logical K x N matrix */
+    int64_t quant_type;     /* BNB4: 0 FP4, 1 NF4 */
+    int64_t out_dtype;      /* ONNX data type the runtime computes the result in (FLOAT rounds each
+                               value to float32, FLOAT16 to binary16); 0 = exact (double) */
+    int round_output;       /* round to out_dtype (a DequantizeLinear output, a contrib-op
+                               dequantization); 0 for ops that scale after an integer product */
+    const char *op;         /* the consuming op and node, for messages */
     const char *node;
 } wl_dq_spec;
 
@@ -65,8 +65,8 @@ WL_NODISCARD wl_status wl_dq_prepare(const wl_tensor_set *s, wl_dq_spec *q, cons
 
 /* Decodes t into w (rows * cols values from wl_dq_prepare, or t->n_elems for NONE/LINEAR)
  * reading the stored bytes once from the mapping. q must have passed wl_dq_prepare. */
-WL_NODISCARD wl_status wl_dq_decode(const wl_tensor_set *s, const wl_dq_spec *q,
-                                    const wl_tensor *t, double *w, wl_err *err);
+WL_NODISCARD wl_status wl_dq_decode(const wl_tensor_set *s, const wl_dq_spec *q, const wl_tensor *t,
+                                    double *w, wl_err *err);
 
 /* The 16 code values of MatMulBnb4 (quant_type 0 FP4, 1 NF4), as onnxruntime's
  * blockwise_quant_block_bnb4.h defines them. */

@@ -434,6 +434,17 @@ static const weight_input *find_weight_input(const wl_node *nd, int input)
     return NULL;
 }
 
+int wl_graph_op_known(const wl_node *nd)
+{
+    for (size_t i = 0; i < sizeof weight_inputs / sizeof weight_inputs[0]; i++) {
+        const weight_input *wi = &weight_inputs[i];
+        if (strcmp(wi->op, nd->op_type) == 0 &&
+            (wi->domain == NULL || strcmp(wi->domain, nd->domain) == 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* The input name k of nd, or NULL when absent or omitted (""). */
 static const char *input_or_null(const wl_node *nd, int k)
 {

@@ -86,6 +86,10 @@ typedef struct wl_usage {
     char why[160];          /* for ROLE_NONE: what it feeds, e.g. "feeds Add input 1 (node 'x')" */
 } wl_usage;
 
+/* Whether nd's op has a row in the weight table (then its other inputs are its parameters,
+ * not weights weightlint cannot read). */
+int wl_graph_op_known(const wl_node *nd);
+
 /* Finds how the tensor called name is consumed, following Cast, Identity, Transpose, Reshape,
  * Squeeze/Unsqueeze, Flatten, Slice/Split/Concat and DequantizeLinear outputs (at most 8
  * hops), and a DequantizeLinear on a Gather's output (a quantized embedding table). */

@@ -604,8 +604,9 @@ static void gen_nbits_variant(const char *file, int variant)
 }
 
 /* A uint8 embedding table read by Gather and dequantized after the lookup (onnxruntime's
- * dynamic quantizer), a packed QKV Attention weight, and a weight fed to an op of an unknown
- * domain (unsupported_op: counted against the parameter coverage). */
+ * dynamic quantizer), a packed QKV Attention weight, a 4-bit GatherBlockQuantized table, and a
+ * weight fed to an op of an unknown domain (unsupported_op: counted against the parameter
+ * coverage). */
 static void gen_lowbit_roles(void)
 {
     Onnx__GraphProto *g = graph_new("roles");
@@ -637,6 +638,25 @@ static void gen_lowbit_roles(void)
     node_add_input(at, "attn.qkv.weight");
     attr_int(at, "num_heads", 2);
     graph_add_node(g, at);
+    /* GatherBlockQuantized: uint8 [32, 16] holding 32 x 32 4-bit codes, 2-D scales [32, 1]
+     * (a parameter of a known op: not_weight, not unsupported_op) */
+    uint8_t gq[32 * 16];
+    for (int i = 0; i < 32 * 16; i++)
+        gq[i] = (uint8_t)(rng_next() & 0xff);
+    int64_t gd[2] = {32, 16}, gsd[2] = {32, 1};
+    graph_add_init(g, raw_u8("tok.weight_q4", 2, gd, gq, sizeof gq));
+    float gs[32];
+    for (int i = 0; i < 32; i++)
+        gs[i] = 0.01f * (float)(1 + i % 7);
+    graph_add_init(g, raw_f32_values("tok.weight_scales", 2, gsd, gs));
+    Onnx__NodeProto *gb = ms_node("tok", "GatherBlockQuantized", "tok_rows");
+    node_add_input(gb, "tok.weight_q4");
+    node_add_input(gb, "ids");
+    node_add_input(gb, "tok.weight_scales");
+    attr_int(gb, "block_size", 32);
+    attr_int(gb, "bits", 4);
+    attr_int(gb, "quantize_axis", 1);
+    graph_add_node(g, gb);
     graph_add_init(g, raw_weight("mystery.weight", 40, 32, 1103));
     Onnx__NodeProto *my = node_new("mystery", "MysteryMatMul", "out");
     my->domain = xstrdup("com.example");

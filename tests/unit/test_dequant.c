@@ -13,8 +13,8 @@
 #include <string.h>
 
 /* A parsed header over bytes in memory (raw_data in place). */
-static wl_tensor mk(char *name, int64_t dtype, int rank, const int64_t *dims,
-                    const void *raw, size_t len)
+static wl_tensor mk(char *name, int64_t dtype, int rank, const int64_t *dims, const void *raw,
+                    size_t len)
 {
     wl_tensor t;
     memset(&t, 0, sizeof t);
@@ -62,7 +62,7 @@ static void test_nbits4(void **state)
     (void)state;
     uint8_t b[16];
     for (int i = 0; i < 8; i++) {
-        b[i] = (uint8_t)((2 * i) | ((2 * i + 1) << 4));              /* low nibble first */
+        b[i] = (uint8_t)((2 * i) | ((2 * i + 1) << 4)); /* low nibble first */
         b[8 + i] = (uint8_t)((15 - 2 * i) | ((14 - 2 * i) << 4));
     }
     float sc[2] = {0.5f, 0.25f};
@@ -73,9 +73,16 @@ static void test_nbits4(void **state)
     fx.hdrs[1] = MK("scales", 1, 1, &sd, sc, sizeof sc);
     fx.hdrs[2] = MK("zp", 2, 1, &zd, zp, sizeof zp);
     fixture_init(&fx, 3);
-    wl_dq_spec q = {.kind = WL_DQ_NBITS, .scale = "scales", .zero_point = "zp", .K = 16,
-                    .N = 2, .bits = 4, .block_size = 16, .round_output = 1,
-                    .op = "MatMulNBits", .node = "mm"};
+    wl_dq_spec q = {.kind = WL_DQ_NBITS,
+                    .scale = "scales",
+                    .zero_point = "zp",
+                    .K = 16,
+                    .N = 2,
+                    .bits = 4,
+                    .block_size = 16,
+                    .round_output = 1,
+                    .op = "MatMulNBits",
+                    .node = "mm"};
     wl_err err;
     wl_err_clear(&err);
     int64_t rows, cols;
@@ -118,8 +125,15 @@ static void test_nbits2_and_8(void **state)
     fx.hdrs[0] = MK("B", 2, 3, bd, b2, sizeof b2);
     fx.hdrs[1] = MK("s", 1, 1, &sd, &sc, sizeof sc);
     fixture_init(&fx, 2);
-    wl_dq_spec q = {.kind = WL_DQ_NBITS, .scale = "s", .K = 16, .N = 1, .bits = 2,
-                    .block_size = 16, .round_output = 1, .op = "MatMulNBits", .node = "mm"};
+    wl_dq_spec q = {.kind = WL_DQ_NBITS,
+                    .scale = "s",
+                    .K = 16,
+                    .N = 1,
+                    .bits = 2,
+                    .block_size = 16,
+                    .round_output = 1,
+                    .op = "MatMulNBits",
+                    .node = "mm"};
     wl_err err;
     wl_err_clear(&err);
     int64_t rows, cols;
@@ -176,8 +190,15 @@ static void test_bnb4_tables(void **state)
     fx.hdrs[0] = MK("B", 2, 1, &bd, b, sizeof b);
     fx.hdrs[1] = MK("absmax", 1, 1, &ad, am, sizeof am);
     fixture_init(&fx, 2);
-    wl_dq_spec q = {.kind = WL_DQ_BNB4, .scale = "absmax", .K = 16, .N = 2, .block_size = 16,
-                    .quant_type = 1, .round_output = 1, .op = "MatMulBnb4", .node = "mm"};
+    wl_dq_spec q = {.kind = WL_DQ_BNB4,
+                    .scale = "absmax",
+                    .K = 16,
+                    .N = 2,
+                    .block_size = 16,
+                    .quant_type = 1,
+                    .round_output = 1,
+                    .op = "MatMulBnb4",
+                    .node = "mm"};
     wl_err err;
     wl_err_clear(&err);
     int64_t rows, cols;
@@ -186,8 +207,7 @@ static void test_bnb4_tables(void **state)
     assert_int_equal(wl_dq_decode(&fx.set, &q, &fx.hdrs[0], w, &err), WL_OK);
     for (int i = 0; i < 16; i++) {
         wl_assert_close(w[2 * i], (double)(float)(nf4[i] * (i < 8 ? 2.0 : 0.5)), 1e-7, 0);
-        wl_assert_close(w[2 * i + 1], (double)(float)(nf4[15 - i] * (i < 8 ? 2.0 : 0.5)), 1e-7,
-                        0);
+        wl_assert_close(w[2 * i + 1], (double)(float)(nf4[15 - i] * (i < 8 ? 2.0 : 0.5)), 1e-7, 0);
     }
     q.quant_type = 2;
     assert_int_equal(wl_dq_prepare(&fx.set, &q, &fx.hdrs[0], &rows, &cols, &err), WL_E_FORMAT);
@@ -209,8 +229,14 @@ static void test_linear_blocked_int4(void **state)
     fx.hdrs[1] = MK("s", 1, 2, sd, sc, sizeof sc);
     fx.hdrs[2] = MK("z", 22, 2, sd, zp, sizeof zp);
     fixture_init(&fx, 3);
-    wl_dq_spec q = {.kind = WL_DQ_LINEAR, .scale = "s", .zero_point = "z", .axis = 1,
-                    .block_size = 16, .round_output = 1, .op = "DequantizeLinear", .node = "dq"};
+    wl_dq_spec q = {.kind = WL_DQ_LINEAR,
+                    .scale = "s",
+                    .zero_point = "z",
+                    .axis = 1,
+                    .block_size = 16,
+                    .round_output = 1,
+                    .op = "DequantizeLinear",
+                    .node = "dq"};
     wl_err err;
     wl_err_clear(&err);
     int64_t rows, cols;
@@ -245,8 +271,13 @@ static void test_gather_block(void **state)
     fx.hdrs[0] = MK("table", 2, 2, dd, d, sizeof d);
     fx.hdrs[1] = MK("s", 1, 2, sd, sc, sizeof sc);
     fixture_init(&fx, 2);
-    wl_dq_spec q = {.kind = WL_DQ_GATHER_BLOCK, .scale = "s", .axis = 1, .bits = 4,
-                    .block_size = 16, .round_output = 1, .op = "GatherBlockQuantized",
+    wl_dq_spec q = {.kind = WL_DQ_GATHER_BLOCK,
+                    .scale = "s",
+                    .axis = 1,
+                    .bits = 4,
+                    .block_size = 16,
+                    .round_output = 1,
+                    .op = "GatherBlockQuantized",
                     .node = "g"};
     wl_err err;
     wl_err_clear(&err);
@@ -263,8 +294,8 @@ static void test_gather_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nbits4),        cmocka_unit_test(test_nbits2_and_8),
-        cmocka_unit_test(test_bnb4_tables),   cmocka_unit_test(test_linear_blocked_int4),
+        cmocka_unit_test(test_nbits4),       cmocka_unit_test(test_nbits2_and_8),
+        cmocka_unit_test(test_bnb4_tables),  cmocka_unit_test(test_linear_blocked_int4),
         cmocka_unit_test(test_gather_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
