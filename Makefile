@@ -137,7 +137,7 @@ test-ort: $(BIN)
 # libFuzzer on every reader an attacker reaches (clang; tests/fuzz/README.md): FUZZ_SECONDS
 # (default 60) per target, FUZZ_TARGETS to pick some (default all of tests/fuzz/fuzz_*.c).
 fuzz: $(BIN)
-	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+	FUZZ_PKG_CFLAGS="$(PKG_CFLAGS)" FUZZ_LIBS="$(LIBS)" tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 bench: $(BIN)
 	BUILD=$(BUILD) bench/run.sh

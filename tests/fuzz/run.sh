@@ -14,11 +14,14 @@ CC=${FUZZ_CC:-clang}
 out=build/fuzz
 [ -f build/gen/onnx/onnx.pb-c.c ] || { echo "run 'make' first (needs build/gen)"; exit 1; }
 targets=${FUZZ_TARGETS:-$(ls tests/fuzz/fuzz_*.c | sed 's|.*/fuzz_||; s|\.c$||')}
+# The library's packages come from the Makefile (make fuzz passes them), so a new dependency
+# there needs no edit here; the fallback is for running this script by hand.
 pkgs="libprotobuf-c yaml-0.1 lapacke openblas"
+pkg_cflags=${FUZZ_PKG_CFLAGS:-$(pkg-config --cflags $pkgs gsl)}
+libs=${FUZZ_LIBS:-"$(pkg-config --libs $pkgs) -lgsl -lpthread -lm"}
 flags="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer
        -fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Isrc -Ibuild/gen
-       $(pkg-config --cflags $pkgs)"
-libs="$(pkg-config --libs $pkgs) -lpthread -lm"
+       $pkg_cflags"
 WL=${WL:-}
 for w in build/dev/weightlint build/asan/weightlint build/release/weightlint; do
     [ -n "$WL" ] || [ ! -x "$w" ] || WL=$w
