@@ -134,6 +134,9 @@ typedef struct wl_layer {
     const char *layer_type;  /* "dense", "conv1d", "conv2d", "conv3d", "rnn", static */
     char *node_name;         /* consuming node's name (owned; NULL in --compat ww) */
     char *op_type;           /* consuming node's op type (owned; NULL in --compat ww) */
+    int input_index;         /* which input of that node (through pass-through ops); -1 */
+    int64_t depth;           /* the consuming node's rank in topological order (graph order:
+                                layers are sorted by it); -1 in --compat ww */
     int dequantized;         /* weights were dequantized with their scale / zero point */
     uint64_t n_params;       /* elements of the matrix (or kernel) scored: the logical, decoded
                                 count for packed encodings */
@@ -171,6 +174,7 @@ typedef struct wl_layer {
         ww_softrank;
 
     const char *phase; /* 5+1 phase label, static; NULL when not classified */
+    const char *phase_reason; /* why phase is NULL (static), NULL when classified */
 
     /* distribution tests of the PL tail (has_dist: opts.dist_test ran on this layer; dist_ok:
      * the values are set, else dist_reason says why and JSON shows null). powerlaw 1.5's
@@ -220,7 +224,8 @@ typedef struct wl_summary {
 typedef struct wl_analysis {
     char *path;       /* model path as given (owned) */
     wl_compat compat;
-    wl_layer *layers; /* analyzed layers, in tensor order */
+    wl_layer *layers; /* analyzed layers in graph order (by depth, then input index, then
+                         tensor order); tensor order (layer_id) in --compat ww */
     size_t n_layers;
     wl_skipped *skipped;
     size_t n_skipped;

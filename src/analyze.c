@@ -269,7 +269,7 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
         if (st != WL_OK)
             goto out;
     }
-    l->phase = wl_phase_classify(l);
+    wl_phase_assign(l);
     if (opts->dist_test) {
         st = dist_test_layer(evals, n, l, err);
         if (st != WL_OK)
@@ -396,6 +396,7 @@ typedef struct model_ctx {
     size_t n;
     wl_graph graph;        /* default mode only */
     wl_tensor_set set;     /* refs + hdrs, for looking up dequantization parameters */
+    int64_t *topo;         /* rank of each graph node in topological order (default mode) */
     growable layers, skipped, jobs;
 } model_ctx;
 
@@ -472,7 +473,11 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     l->dtype = dq != NULL ? wl_dq_encoding(dq, t) : wl_dtype_get(t->data_type)->name;
     l->layer_type = layer_type;
     l->warning = "";
+    l->input_index = -1;
+    l->depth = -1;
     if (u != NULL && u->node != NULL) {
+        l->input_index = u->input_index;
+        l->depth = m->topo ? m->topo[u->node - m->graph.nodes] : -1;
         l->node_name = strdup(u->node->name);
         l->op_type = strdup(u->node->op_type);
         if (l->node_name == NULL || l->op_type == NULL)
@@ -1118,6 +1123,46 @@ void wl_analysis_summarize(wl_analysis *a)
     }
 }
 
+/* Graph order: the consuming node's topological rank, then which of its inputs, then the
+ * order the rows were made in (tensor order; an RNN tensor's gate blocks in ONNX gate order). */
+typedef struct order_key {
+    const wl_layer *l;
+    size_t pos; /* row index before sorting */
+} order_key;
+
+static int cmp_graph_order(const void *x, const void *y)
+{
+    const order_key *a = x, *b = y;
+    if (a->l->depth != b->l->depth)
+        return a->l->depth < b->l->depth ? -1 : 1;
+    if (a->l->input_index != b->l->input_index)
+        return a->l->input_index < b->l->input_index ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* Sorts the rows into graph order (a permutation: the rows own their strings). */
+static wl_status sort_graph_order(growable *layers, wl_err *err)
+{
+    size_t n = layers->n;
+    order_key *k = malloc((n ? n : 1) * sizeof *k);
+    wl_layer *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    if (!k || !sorted) {
+        free(k);
+        free(sorted);
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    }
+    const wl_layer *v = layers->v;
+    for (size_t i = 0; i < n; i++)
+        k[i] = (order_key){&v[i], i};
+    qsort(k, n, sizeof *k, cmp_graph_order);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = *k[i].l;
+    memcpy(layers->v, sorted, n * sizeof *sorted);
+    free(k);
+    free(sorted);
+    return WL_OK;
+}
+
 wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analysis **out,
                           wl_err *err)
 {
@@ -1145,6 +1190,13 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     st = op_aware ? wl_graph_load(f, &m.graph, err) : wl_onnx_list_initializers(f, &m.inits, err);
     if (st != WL_OK)
         goto out;
+    if (op_aware) {
+        m.topo = malloc((m.graph.n_nodes ? m.graph.n_nodes : 1) * sizeof *m.topo);
+        st = m.topo ? wl_graph_topo_ranks(&m.graph, m.topo, err)
+                    : WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+        if (st != WL_OK)
+            goto out;
+    }
     m.refs = op_aware ? m.graph.tensors.v : m.inits.v;
     m.n = op_aware ? m.graph.tensors.n : m.inits.n;
     m.hdrs = calloc(m.n ? m.n : 1, sizeof *m.hdrs);
@@ -1179,6 +1231,9 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     a->compat = opts_in->compat;
     a->fast = opts_in->fast;
     a->n_tensors = m.n;
+    /* Graph order: what every report's "depth" means (the tensor list's order is arbitrary). */
+    if (op_aware && (st = sort_graph_order(&m.layers, err)) != WL_OK)
+        goto out;
 out:
     a->layers = m.layers.v;
     a->n_layers = m.layers.n;
@@ -1188,6 +1243,7 @@ out:
         wl_tensor_clear(&m.hdrs[i]);
     free(m.hdrs);
     free(m.jobs.v);
+    free(m.topo);
     wl_graph_free(&m.graph);
     wl_tensor_refs_clear(&m.inits);
     wl_onnx_close(f);

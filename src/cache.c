@@ -426,7 +426,7 @@ int wl_cache_lookup(wl_cache *c, const uint8_t key[WL_CACHE_KEY_BYTES], wl_layer
     l->status = tmp.status;
     memcpy(l->status_reason, tmp.status_reason, sizeof l->status_reason);
     l->warning = wl_metrics_warning(l->alpha);
-    l->phase = wl_phase_classify(l);
+    wl_phase_assign(l);
     count(c, &c->stats.hits);
     return 1;
 }

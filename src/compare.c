@@ -2,11 +2,20 @@
  * compare.c — layer matching, per-metric deltas, the regression gate, the verdict and the
  * alpha-hat ranking of `weightlint compare` (compare.h; docs/compare.md).
  *
- * Matching: first by the stable layer id (docs/metrics.md: graph path + tensor name [+ RNN
- * gate]); the layers left over are paired by graph position and shape — the k-th unmatched
- * layer of a given shape and type in the base with the k-th one in the candidate — which
- * survives the renumbered tensor names of a re-export ("onnx::MatMul_123"). A layer matched by
- * id with another shape is reshaped: its metrics are shown but not judged.
+ * Matching (docs/compare.md "Matching layers"): 1. the stable layer id (graph path + tensor
+ * name [+ RNN gate]); 2. the graph place: the consuming node's op family, its name without a
+ * quantizer's "_quant", the weight input (so Conv 'c1' input 1 pairs with QLinearConv
+ * 'c1_quant' input 3); 3. the tensor name without exporter/quantizer suffixes ("_quantized",
+ * ":0"); 4. logical shape and topological rank: the k-th unmatched layer of a shape in graph
+ * order with the k-th one. Steps 1-3 pair only keys unique on both sides, and every step only
+ * layers of the same logical shape (N, M, rf and type: transposition- and encoding-invariant).
+ * The tensor list's order is never used: exporters and quantizers write it in any order. A
+ * layer left over whose id is in both models with another shape is reshaped: its metrics are
+ * shown but not judged.
+ *
+ * The gate counts a change only when it exceeds the fit's own noise: alpha's standard error
+ * (alpha - 1) / sqrt(n_tail) times alpha_sigmas, a hysteresis band on the fit's D and tail
+ * limits, no alpha verdict on an unreliable fit, and a relative change tolerance.
  *
  * The gate's defaults come from the paper's reading of alpha and the phases: Martin & Mahoney,
  * "Implicit Self-Regularization in Deep Neural Networks", JMLR 22(165), 2021 — well-trained
@@ -18,6 +27,7 @@
 #include "wl_err.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +50,8 @@ const char *wl_cmp_state_name(wl_cmp_state s)
 
 const char *wl_cmp_match_name(wl_cmp_match m)
 {
-    static const char *const names[] = {"id", "position", "added", "removed"};
-    return (unsigned)m < 4 ? names[m] : "?";
+    static const char *const names[] = {"id", "graph", "name", "order", "added", "removed"};
+    return (unsigned)m < 6 ? names[m] : "?";
 }
 
 const char *wl_cmp_verdict_name(wl_cmp_verdict v)
@@ -76,12 +86,16 @@ void wl_compare_cfg_init(wl_compare_cfg *cfg)
     cfg->min_tail = 10; /* the fit-unreliable rule's defaults (rules/default.yaml) */
     cfg->max_D = 0.2;
     cfg->non_finite = 1;
+    cfg->alpha_sigmas = WL_COMPARE_ALPHA_SIGMAS;
+    cfg->hysteresis = WL_COMPARE_HYSTERESIS;
+    cfg->change_rtol = WL_COMPARE_CHANGE_RTOL;
 }
 
 /* What the compare: section accepts, for the error messages. */
 static const char compare_keys[] =
-    "min_matched, layer.alpha_range, layer.phase, layer.fit_unreliable, layer.min_tail, "
-    "layer.max_D, layer.non_finite, layer.<metric>.{direction,tolerance}, "
+    "min_matched, change_tolerance, layer.alpha_range, layer.alpha_sigmas, layer.phase, "
+    "layer.fit_unreliable, layer.min_tail, layer.max_D, layer.hysteresis, layer.non_finite, "
+    "layer.<metric>.{direction,tolerance}, "
     "model.<metric>.{direction,tolerance} (metric: alpha, alpha_weighted, log_norm, "
     "log_spectral_norm)";
 
@@ -214,6 +228,11 @@ static wl_status parse_kv(cfg_parser *p, const wl_rules_kv *kv, wl_compare_cfg *
             return bad(p, kv, "a share in [0, 1]");
         return WL_OK;
     }
+    if (strcmp(k, "change_tolerance") == 0) {
+        if (parse_num(kv->value, &cfg->change_rtol) != 0 || cfg->change_rtol < 0)
+            return bad(p, kv, "a relative tolerance >= 0 (e.g. 1e-3)");
+        return WL_OK;
+    }
     if (strncmp(k, "layer.", 6) == 0) {
         const char *rest = k + 6;
         if (strcmp(rest, "alpha_range") == 0) {
@@ -271,6 +290,17 @@ static wl_status parse_kv(cfg_parser *p, const wl_rules_kv *kv, wl_compare_cfg *
         if (strcmp(rest, "min_tail") == 0) {
             if (parse_num(kv->value, &cfg->min_tail) != 0 || cfg->min_tail < 0)
                 return bad(p, kv, "a count >= 0");
+            return WL_OK;
+        }
+        if (strcmp(rest, "alpha_sigmas") == 0) {
+            if (parse_num(kv->value, &cfg->alpha_sigmas) != 0 || cfg->alpha_sigmas < 0)
+                return bad(p, kv, "a multiple >= 0 of alpha's uncertainty");
+            return WL_OK;
+        }
+        if (strcmp(rest, "hysteresis") == 0) {
+            if (parse_num(kv->value, &cfg->hysteresis) != 0 || cfg->hysteresis < 0 ||
+                cfg->hysteresis >= 1)
+                return bad(p, kv, "a relative band in [0, 1)");
             return WL_OK;
         }
         if (strcmp(rest, "max_D") == 0) {
@@ -402,12 +432,20 @@ static void num4(double v, char *buf, size_t n)
         snprintf(buf, n, "%.4f", v);
 }
 
-static int differs(double a, double b)
+/* Different at the printed precision and by more than rtol of the larger magnitude (an fp16
+ * copy moves alpha by ~1e-5 relative: not a change). */
+static int differs(double a, double b, double rtol)
 {
     char x[64], y[64];
     num4(a, x, sizeof x);
     num4(b, y, sizeof y);
-    return strcmp(x, y) != 0;
+    if (strcmp(x, y) == 0)
+        return 0;
+    if (isfinite(a) && isfinite(b)) {
+        double big = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+        return fabs(a - b) > rtol * big;
+    }
+    return 1;
 }
 
 static int label_differs(const char *a, const char *b)
@@ -451,6 +489,7 @@ static void set_numbers(wl_cmp_cell *c, double b, double v)
     c->base = b;
     c->cand = v;
     c->delta = c->delta_pct = NAN;
+    c->base_sd = c->cand_sd = NAN;
     if (isfinite(b) && isfinite(v)) {
         c->delta = v - b;
         if (b != 0)
@@ -476,32 +515,111 @@ static int gate_fires(const wl_cmp_gate *g, const wl_cmp_cell *c, char *why, siz
     return fires;
 }
 
+double wl_compare_alpha_sd(const wl_layer *l)
+{
+    if (l == NULL || l->status != WL_LAYER_SUCCESS || !isfinite(l->alpha) ||
+        !isfinite(l->sigma) || l->sigma < 0)
+        return NAN;
+    return l->sigma;
+}
+
+/* A fit that can be read: fitted, alpha finite, tail >= min_tail x (1 - slack) and
+ * D <= max_D x (1 + slack). slack 0 is the fit-unreliable rule; slack = hysteresis is the far
+ * edge of the band that a layer must cross to count as a regression (or, from the other side,
+ * as an improvement). */
+static int fit_ok(const wl_layer *l, const wl_compare_cfg *cfg, double slack)
+{
+    return l != NULL && l->status == WL_LAYER_SUCCESS && isfinite(l->alpha) &&
+           (double)l->num_pl_spikes >= cfg->min_tail * (1.0 - slack) &&
+           l->D <= cfg->max_D * (1.0 + slack);
+}
+
+/* k x the uncertainty of cand - base for alpha (alpha_weighted = alpha log10 lambda_max scales
+ * it by |log10 lambda_max|; the spectral norm itself is exact), 0 when unknown. */
+static double alpha_noise(const wl_cmp_cell *c, const wl_layer *b, const wl_layer *v,
+                          const wl_compare_cfg *cfg)
+{
+    double sb = wl_compare_alpha_sd(b), sv = wl_compare_alpha_sd(v);
+    if (c->metric == WL_CMP_ALPHA_WEIGHTED) {
+        sb *= fabs(b->log_spectral_norm);
+        sv *= fabs(v->log_spectral_norm);
+    }
+    double n = cfg->alpha_sigmas * sqrt(sb * sb + sv * sv);
+    return isfinite(n) ? n : 0.0;
+}
+
+static void not_counted(wl_cmp_cell *c, const char *fmt, ...) WL_PRINTF(2, 3);
+/* A change the gate saw and did not count: "changed", with why (shown as info). */
+static void not_counted(wl_cmp_cell *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->why, sizeof c->why, fmt, ap);
+    va_end(ap);
+    c->state = WL_CMP_CHANGED;
+    c->matters = NULL;
+}
+
+static const char *unreliable_side(const wl_layer *b, const wl_layer *v,
+                                   const wl_compare_cfg *cfg)
+{
+    int ub = !fit_ok(b, cfg, 0), uv = !fit_ok(v, cfg, 0);
+    return ub && uv ? "both models" : ub ? "the base" : uv ? "the candidate" : NULL;
+}
+
 static void judge_numeric(wl_cmp_cell *c, const wl_layer *b, const wl_layer *v,
                           const wl_compare_cfg *cfg, const wl_cmp_gate *gate)
 {
-    c->state = differs(c->base, c->cand) ? WL_CMP_CHANGED : WL_CMP_UNCHANGED;
+    c->state = differs(c->base, c->cand, cfg->change_rtol) ? WL_CMP_CHANGED : WL_CMP_UNCHANGED;
+    int is_alpha = c->metric == WL_CMP_ALPHA || c->metric == WL_CMP_ALPHA_WEIGHTED;
+    const char *unreliable = b && v && is_alpha ? unreliable_side(b, v, cfg) : NULL;
+    double noise = b && v && is_alpha ? alpha_noise(c, b, v, cfg) : 0.0;
     if (c->metric == WL_CMP_ALPHA && b && v && cfg->has_alpha_range && isfinite(c->base) &&
         isfinite(c->cand)) {
         int in_b = c->base >= cfg->alpha_lo && c->base <= cfg->alpha_hi;
         int in_v = c->cand >= cfg->alpha_lo && c->cand <= cfg->alpha_hi;
-        if (in_b && !in_v) {
-            c->state = WL_CMP_REGRESSED;
-            snprintf(c->why, sizeof c->why, "left [%g, %g]", cfg->alpha_lo, cfg->alpha_hi);
-            c->matters = c->cand > cfg->alpha_hi ? matters_alpha_high : matters_alpha_low;
-            return;
-        }
-        if (!in_b && in_v) {
-            c->state = WL_CMP_IMPROVED;
-            snprintf(c->why, sizeof c->why, "entered [%g, %g]", cfg->alpha_lo, cfg->alpha_hi);
+        if (in_b != in_v) {
+            const char *verb = in_b ? "left" : "entered";
+            double outside = in_b ? c->cand : c->base; /* the value outside the range */
+            double by = outside > cfg->alpha_hi ? outside - cfg->alpha_hi : cfg->alpha_lo - outside;
+            double sd = in_b ? c->cand_sd : c->base_sd;
+            double k_sd = isfinite(sd) ? cfg->alpha_sigmas * sd : 0.0;
+            if (unreliable) {
+                not_counted(c, "%s [%g, %g]; not judged: the power-law fit is unreliable in %s",
+                            verb, cfg->alpha_lo, cfg->alpha_hi, unreliable);
+                return;
+            }
+            if (!(by > k_sd && fabs(c->delta) > noise)) {
+                not_counted(c, "%s [%g, %g] within noise (alpha %.2f +- %.2f, %g sigma)", verb,
+                            cfg->alpha_lo, cfg->alpha_hi, outside, isfinite(sd) ? sd : 0.0,
+                            cfg->alpha_sigmas);
+                return;
+            }
+            c->state = in_b ? WL_CMP_REGRESSED : WL_CMP_IMPROVED;
+            snprintf(c->why, sizeof c->why, "%s [%g, %g]", verb, cfg->alpha_lo, cfg->alpha_hi);
+            if (in_b) {
+                c->matters = c->cand > cfg->alpha_hi ? matters_alpha_high : matters_alpha_low;
+                return;
+            }
         }
     }
-    if (gate && gate_fires(gate, c, c->why, sizeof c->why)) {
-        c->state = WL_CMP_REGRESSED;
-        c->matters = matters_gate;
+    char why[sizeof c->why];
+    if (gate && gate_fires(gate, c, why, sizeof why)) {
+        if (unreliable)
+            not_counted(c, "%s; not judged: the power-law fit is unreliable in %s", why,
+                        unreliable);
+        else if (is_alpha && !(fabs(c->delta) > noise))
+            not_counted(c, "%s, within noise (%g sigma = %.4f)", why, cfg->alpha_sigmas, noise);
+        else {
+            c->state = WL_CMP_REGRESSED;
+            snprintf(c->why, sizeof c->why, "%s", why);
+            c->matters = matters_gate;
+        }
     }
 }
 
-static void judge_phase(wl_cmp_cell *c, const wl_compare_cfg *cfg)
+static void judge_phase(wl_cmp_cell *c, const wl_layer *bl, const wl_layer *vl,
+                        const wl_compare_cfg *cfg)
 {
     c->state = label_differs(c->base_label, c->cand_label) ? WL_CMP_CHANGED : WL_CMP_UNCHANGED;
     int b = phase_index(c->base_label), v = phase_index(c->cand_label);
@@ -513,11 +631,28 @@ static void judge_phase(wl_cmp_cell *c, const wl_compare_cfg *cfg)
     /* random-like (0) ... heavy-tailed (4) is the order of training; rank-collapse beyond */
     int towards_random = v != collapse && (b == collapse ? v == random : v < b);
     int to_collapse = v == collapse;
+    /* Between the middle phases (bleeding-out ... heavy-tailed) a step is a threshold on alpha
+     * or on the spikes: a step within alpha's noise, or on an unreliable fit, is not counted. */
+    int middle = v != random && v != collapse && b != random && b != collapse;
+    double da = fabs(metric_value(vl, WL_CMP_ALPHA) - metric_value(bl, WL_CMP_ALPHA));
+    wl_cmp_cell probe = {.metric = WL_CMP_ALPHA};
+    double noise = alpha_noise(&probe, bl, vl, cfg);
+    const char *unreliable = unreliable_side(bl, vl, cfg);
+    int noisy = middle && (unreliable || !(da > noise));
     if (want_collapse && to_collapse) {
         c->state = WL_CMP_REGRESSED;
         snprintf(c->why, sizeof c->why, "became rank-collapse");
         c->matters = matters_collapse;
     } else if (want_random && towards_random) {
+        if (noisy) {
+            if (unreliable)
+                not_counted(c, "moved towards random-like; not judged: the power-law fit is "
+                               "unreliable in %s", unreliable);
+            else
+                not_counted(c, "moved towards random-like within alpha's noise (|delta| %.2f <= "
+                               "%.2f)", da, noise);
+            return;
+        }
         c->state = WL_CMP_REGRESSED;
         snprintf(c->why, sizeof c->why,
                  v == random ? "became random-like"
@@ -526,6 +661,8 @@ static void judge_phase(wl_cmp_cell *c, const wl_compare_cfg *cfg)
         c->matters = v == random ? matters_random : matters_towards_random;
     } else if ((want_random && b != collapse && v > b && v != collapse) ||
                (want_collapse && b == collapse && v != random)) {
+        if (noisy)
+            return;
         c->state = WL_CMP_IMPROVED;
         snprintf(c->why, sizeof c->why,
                  b == collapse ? "left rank-collapse" : "moved away from random-like");
@@ -543,18 +680,21 @@ static void judge_fit(wl_cmp_cell *c, const wl_layer *b, const wl_layer *v,
         return;
     int b_nonfinite = b && b->status == WL_LAYER_NONFINITE;
     int v_nonfinite = v->status == WL_LAYER_NONFINITE;
-    int b_ok = b && strcmp(c->base_label, "ok") == 0;
-    int v_ok = strcmp(c->cand_label, "ok") == 0;
+    int b_ok = b && fit_ok(b, cfg, 0), v_ok = fit_ok(v, cfg, 0);
+    /* beyond the hysteresis band: clearly unreliable */
+    int b_bad = b && !fit_ok(b, cfg, cfg->hysteresis), v_bad = !fit_ok(v, cfg, cfg->hysteresis);
     if (cfg->non_finite && v_nonfinite && !b_nonfinite) {
         c->state = WL_CMP_REGRESSED;
         snprintf(c->why, sizeof c->why, "%s%s", b ? "" : "new layer: ", why_v);
         c->matters = matters_nonfinite;
-    } else if (cfg->fit_unreliable && b_ok && !v_ok && !v_nonfinite) {
+    } else if (cfg->fit_unreliable && b_ok && v_bad && !v_nonfinite) {
         c->state = WL_CMP_REGRESSED;
         snprintf(c->why, sizeof c->why, "%s", why_v);
         c->matters = matters_fit;
+    } else if (cfg->fit_unreliable && b_ok && !v_ok && !v_nonfinite) {
+        not_counted(c, "%s, within the hysteresis band (%g %%)", why_v, 100 * cfg->hysteresis);
     } else if (b && ((cfg->non_finite && b_nonfinite && !v_nonfinite) ||
-                     (cfg->fit_unreliable && !b_ok && !b_nonfinite && v_ok))) {
+                     (cfg->fit_unreliable && b_bad && !b_nonfinite && v_ok))) {
         c->state = WL_CMP_IMPROVED;
         snprintf(c->why, sizeof c->why, b_nonfinite ? "weights finite again" : "fit reliable");
     }
@@ -569,8 +709,13 @@ static void fill_layer(wl_cmp_layer *row, const wl_compare_cfg *cfg)
         c->metric = (wl_cmp_metric)m;
         if (m < WL_CMP_N_NUMERIC) {
             set_numbers(c, metric_value(b, c->metric), metric_value(v, c->metric));
+            if (m == WL_CMP_ALPHA) {
+                c->base_sd = wl_compare_alpha_sd(b);
+                c->cand_sd = wl_compare_alpha_sd(v);
+            }
             if (row->is_reshaped)
-                c->state = differs(c->base, c->cand) ? WL_CMP_CHANGED : WL_CMP_UNCHANGED;
+                c->state = differs(c->base, c->cand, cfg->change_rtol) ? WL_CMP_CHANGED
+                                                                       : WL_CMP_UNCHANGED;
             else
                 judge_numeric(c, b, v, cfg, b && v ? &cfg->layer_gate[m] : NULL);
         } else if (m == WL_CMP_PHASE) {
@@ -581,7 +726,7 @@ static void fill_layer(wl_cmp_layer *row, const wl_compare_cfg *cfg)
                 c->state =
                     label_differs(c->base_label, c->cand_label) ? WL_CMP_CHANGED : WL_CMP_UNCHANGED;
             else
-                judge_phase(c, cfg);
+                judge_phase(c, b, v, cfg);
         } else {
             set_numbers(c, NAN, NAN);
             judge_fit(c, b, row->is_reshaped ? NULL : v, cfg);
@@ -600,50 +745,253 @@ static void fill_layer(wl_cmp_layer *row, const wl_compare_cfg *cfg)
 
 /* ------------------------------------------------------------------ matching */
 
-static int same_shape(const wl_layer *a, const wl_layer *b)
+/* The logical shape: what the layer's matrix is, whatever the encoding stores (a transposed
+ * int8 copy of a Gemm weight, a QLinearConv kernel): type, N >= M, rf. */
+static int cmp_logical(const wl_layer *a, const wl_layer *b)
 {
-    return a->rank == b->rank &&
-           memcmp(a->shape, b->shape, (size_t)a->rank * sizeof *a->shape) == 0;
-}
-
-typedef struct slot {
-    const wl_layer *l;
-    size_t idx; /* index in its analysis */
-    size_t ord; /* rank among the unmatched layers of the same shape and type */
-} slot;
-
-static int cmp_shape(const wl_layer *a, const wl_layer *b)
-{
-    if (a->rank != b->rank)
-        return a->rank < b->rank ? -1 : 1;
-    for (int i = 0; i < a->rank; i++)
-        if (a->shape[i] != b->shape[i])
-            return a->shape[i] < b->shape[i] ? -1 : 1;
     const char *ta = a->layer_type ? a->layer_type : "", *tb = b->layer_type ? b->layer_type : "";
-    return strcmp(ta, tb);
-}
-
-static int cmp_slot_shape_idx(const void *x, const void *y)
-{
-    const slot *a = x, *b = y;
-    int c = cmp_shape(a->l, b->l);
+    int c = strcmp(ta, tb);
     if (c)
         return c;
+    if (a->N != b->N)
+        return a->N < b->N ? -1 : 1;
+    if (a->M != b->M)
+        return a->M < b->M ? -1 : 1;
+    if (a->rf != b->rf)
+        return a->rf < b->rf ? -1 : 1;
+    return 0;
+}
+
+static int same_shape(const wl_layer *a, const wl_layer *b)
+{
+    return cmp_logical(a, b) == 0;
+}
+
+void wl_compare_logical_shape(const wl_layer *l, char *buf, size_t n)
+{
+    if (l->rf > 1)
+        snprintf(buf, n, "%lldx%lldx%lld", (long long)l->N, (long long)l->M, (long long)l->rf);
+    else
+        snprintf(buf, n, "%lldx%lld", (long long)l->N, (long long)l->M);
+}
+
+/* Ops that do one job in several encodings: the fp32 op, its integer and QLinear forms and the
+ * contrib low-bit ones. A quantizer swaps the op (Conv -> QLinearConv) and keeps the node. */
+static const struct {
+    const char *op, *family;
+} op_families[] = {
+    {"Conv", "conv"},
+    {"ConvInteger", "conv"},
+    {"DynamicQuantizeMatMul", "dense"},
+    {"FusedConv", "conv"},
+    {"FusedMatMul", "dense"},
+    {"Gemm", "dense"},
+    {"MatMul", "dense"},
+    {"MatMulBnb4", "dense"},
+    {"MatMulInteger", "dense"},
+    {"MatMulIntegerToFloat", "dense"},
+    {"MatMulNBits", "dense"},
+    {"NhwcConv", "conv"},
+    {"QGemm", "dense"},
+    {"QLinearConv", "conv"},
+    {"QLinearMatMul", "dense"},
+};
+
+static const char *op_family(const char *op)
+{
+    for (size_t i = 0; op && i < sizeof op_families / sizeof op_families[0]; i++)
+        if (strcmp(op_families[i].op, op) == 0)
+            return op_families[i].family;
+    return op ? op : "";
+}
+
+/* The weight input in the fp32 op's numbering: QLinear ops put (a, a_scale, a_zero_point)
+ * before b / w, so their input 3 is the plain op's input 1. */
+static int plain_input(const char *op, int input)
+{
+    if (op && strncmp(op, "QLinear", 7) == 0 && input == 3)
+        return 1;
+    if (op && strcmp(op, "QGemm") == 0 && input == 3)
+        return 1;
+    return input;
+}
+
+/* Suffixes that exporters and quantizers append to a tensor or node name (onnxruntime's
+ * quantizer: "<w>_quantized" and node "<n>_quant"; tf2onnx ":0"; fp16/bf16 converters). */
+static const char *const name_suffixes[] = {
+    "_quantized", "_dequantized", "_quant", "_fp16", "_bf16", "_float16", "_bfloat16",
+    "_int8",      "_uint8",       "_int4",  "_uint4", ":0",   "_DequantizeLinear", "_QuantizeLinear"};
+
+/* name without those suffixes (repeatedly: "w:0_quantized"), into buf. */
+static void strip_suffixes(const char *name, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", name ? name : "");
+    for (int again = 1; again;) {
+        again = 0;
+        size_t len = strlen(buf);
+        for (size_t i = 0; i < sizeof name_suffixes / sizeof name_suffixes[0]; i++) {
+            size_t sl = strlen(name_suffixes[i]);
+            if (len > sl && strcmp(buf + len - sl, name_suffixes[i]) == 0) {
+                buf[len - sl] = '\0';
+                again = 1;
+                break;
+            }
+        }
+    }
+}
+
+/* The RNN block part of an id ("/W/dir0/gate_i"): what follows the tensor name. */
+static const char *block_suffix(const wl_layer *l)
+{
+    if (!l->id || !l->name || !l->name[0])
+        return "";
+    const char *p = NULL, *q = l->id;
+    while ((q = strstr(q, l->name)) != NULL)
+        p = q++;
+    return p ? p + strlen(l->name) : "";
+}
+
+typedef struct keyed {
+    char *key;  /* owned; NULL = this layer has no key for the step */
+    size_t idx; /* index in its analysis */
+    const wl_layer *l;
+} keyed;
+
+/* The key of layer l for a matching step, or NULL (no graph place known, no name). */
+static char *step_key(const wl_layer *l, wl_cmp_match step, int *nomem)
+{
+    char buf[2400], name[1024];
+    if (step == WL_CMP_BY_GRAPH) {
+        if (!l->op_type || !l->node_name || !l->node_name[0] || l->input_index < 0)
+            return NULL;
+        strip_suffixes(l->node_name, name, sizeof name);
+        snprintf(buf, sizeof buf, "%s|%s|%d|%s", op_family(l->op_type), name,
+                 plain_input(l->op_type, l->input_index), block_suffix(l));
+    } else if (step == WL_CMP_BY_NAME) {
+        if (!l->name || !l->name[0])
+            return NULL;
+        strip_suffixes(l->name, name, sizeof name);
+        snprintf(buf, sizeof buf, "%s|%s", name, block_suffix(l));
+    } else { /* BY_ID */
+        if (!l->id)
+            return NULL;
+        snprintf(buf, sizeof buf, "%s", l->id);
+    }
+    char *k = strdup(buf);
+    if (!k)
+        *nomem = 1;
+    return k;
+}
+
+static int cmp_keyed(const void *x, const void *y)
+{
+    const keyed *a = x, *b = y;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* Collects the unmatched layers of one side that have a key for step, sorted by key. */
+static size_t collect(const wl_analysis *a, const long *partner, wl_cmp_match step, keyed *out,
+                      int *nomem)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_layers; i++) {
+        if (partner[i] >= 0)
+            continue;
+        char *k = step_key(&a->layers[i], step, nomem);
+        if (k)
+            out[n++] = (keyed){k, i, &a->layers[i]};
+    }
+    qsort(out, n, sizeof *out, cmp_keyed);
+    return n;
+}
+
+/* One matching step: pairs every key that occurs once on each side (with the same logical
+ * shape; with any shape for reshaped, which then records it). Returns 0 or -1 (no memory). */
+static int match_step(const wl_analysis *base, const wl_analysis *cand, long *pb, long *pc,
+                      wl_cmp_match *how, wl_cmp_match step, int allow_reshape, keyed *kb,
+                      keyed *kc)
+{
+    int nomem = 0;
+    size_t nb = collect(base, pb, step, kb, &nomem), nc = collect(cand, pc, step, kc, &nomem);
+    for (size_t i = 0, j = 0; i < nb && j < nc && !nomem;) {
+        int d = strcmp(kb[i].key, kc[j].key);
+        if (d < 0) {
+            i++;
+            continue;
+        }
+        if (d > 0) {
+            j++;
+            continue;
+        }
+        size_t ri = i, rj = j; /* the runs of this key on both sides */
+        while (ri < nb && strcmp(kb[ri].key, kb[i].key) == 0)
+            ri++;
+        while (rj < nc && strcmp(kc[rj].key, kc[j].key) == 0)
+            rj++;
+        if (ri - i == 1 && rj - j == 1 && (allow_reshape || same_shape(kb[i].l, kc[j].l))) {
+            pb[kb[i].idx] = (long)kc[j].idx;
+            pc[kc[j].idx] = (long)kb[i].idx;
+            how[kb[i].idx] = step;
+        }
+        i = ri;
+        j = rj;
+    }
+    for (size_t i = 0; i < nb; i++)
+        free(kb[i].key);
+    for (size_t j = 0; j < nc; j++)
+        free(kc[j].key);
+    return nomem ? -1 : 0;
+}
+
+typedef struct ordered {
+    const wl_layer *l;
+    size_t idx;
+} ordered;
+
+static int cmp_ordered(const void *x, const void *y)
+{
+    const ordered *a = x, *b = y;
+    int c = cmp_logical(a->l, b->l);
+    if (c)
+        return c;
+    if (a->l->depth != b->l->depth)
+        return a->l->depth < b->l->depth ? -1 : 1;
+    if (a->l->input_index != b->l->input_index)
+        return a->l->input_index < b->l->input_index ? -1 : 1;
     return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
-static int cmp_id(const void *x, const void *y)
+/* The unmatched layers with a graph rank, sorted by logical shape then topological order. */
+static size_t collect_ordered(const wl_analysis *a, const long *partner, ordered *out)
 {
-    const wl_layer *a = *(const wl_layer *const *)x, *b = *(const wl_layer *const *)y;
-    return strcmp(a->id ? a->id : "", b->id ? b->id : "");
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_layers; i++)
+        if (partner[i] < 0 && a->layers[i].depth >= 0)
+            out[n++] = (ordered){&a->layers[i], i};
+    qsort(out, n, sizeof *out, cmp_ordered);
+    return n;
 }
 
-/* Sorts unmatched slots by shape then position and numbers each shape's run 0, 1, 2, ... */
-static void number_slots(slot *s, size_t n)
+/* Step 4: the k-th unmatched layer of a logical shape in graph order with the k-th one. */
+static void match_order(const wl_analysis *base, const wl_analysis *cand, long *pb, long *pc,
+                        wl_cmp_match *how, ordered *ob, ordered *oc)
 {
-    qsort(s, n, sizeof *s, cmp_slot_shape_idx);
-    for (size_t i = 0; i < n; i++)
-        s[i].ord = (i > 0 && cmp_shape(s[i - 1].l, s[i].l) == 0) ? s[i - 1].ord + 1 : 0;
+    size_t nb = collect_ordered(base, pb, ob), nc = collect_ordered(cand, pc, oc);
+    for (size_t i = 0, j = 0; i < nb && j < nc;) {
+        int d = cmp_logical(ob[i].l, oc[j].l);
+        if (d < 0) {
+            i++;
+        } else if (d > 0) {
+            j++;
+        } else {
+            pb[ob[i].idx] = (long)oc[j].idx;
+            pc[oc[j].idx] = (long)ob[i].idx;
+            how[ob[i].idx] = WL_CMP_BY_ORDER;
+            i++;
+            j++;
+        }
+    }
 }
 
 wl_status wl_compare_new(const wl_analysis *base, const wl_analysis *cand,
@@ -653,59 +1001,39 @@ wl_status wl_compare_new(const wl_analysis *base, const wl_analysis *cand,
     size_t nb = base->n_layers, nc = cand->n_layers;
     wl_status st = WL_OK;
     wl_comparison *c = calloc(1, sizeof *c);
-    const wl_layer **by_id = malloc((nc ? nc : 1) * sizeof *by_id);
-    long *partner = malloc((nb ? nb : 1) * sizeof *partner); /* base -> cand index */
-    unsigned char *taken = calloc(nc ? nc : 1, 1);           /* cand index paired */
-    unsigned char *by_pos = calloc(nb ? nb : 1, 1);          /* base paired by position */
-    slot *sb = malloc((nb ? nb : 1) * sizeof *sb), *sc = malloc((nc ? nc : 1) * sizeof *sc);
-    if (!c || !by_id || !partner || !taken || !by_pos || !sb || !sc) {
+    long *pb = malloc((nb ? nb : 1) * sizeof *pb); /* base -> cand index, -1 */
+    long *pc = malloc((nc ? nc : 1) * sizeof *pc); /* cand -> base index, -1 */
+    wl_cmp_match *how = malloc((nb ? nb : 1) * sizeof *how);
+    keyed *kb = malloc((nb ? nb : 1) * sizeof *kb), *kc = malloc((nc ? nc : 1) * sizeof *kc);
+    ordered *ob = malloc((nb ? nb : 1) * sizeof *ob), *oc = malloc((nc ? nc : 1) * sizeof *oc);
+    if (!c || !pb || !pc || !how || !kb || !kc || !ob || !oc) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory comparing %zu and %zu layers", nb, nc);
         goto out;
     }
     c->base = base;
     c->cand = cand;
-
-    /* 1. by id (ids are unique within an analysis) */
-    for (size_t j = 0; j < nc; j++)
-        by_id[j] = &cand->layers[j];
-    qsort(by_id, nc, sizeof *by_id, cmp_id);
-    for (size_t i = 0; i < nb; i++) {
-        const wl_layer *key = &base->layers[i];
-        const wl_layer **hit = nc ? bsearch(&key, by_id, nc, sizeof *by_id, cmp_id) : NULL;
-        partner[i] = hit ? (long)(*hit - cand->layers) : -1;
-        if (hit)
-            taken[partner[i]] = 1;
-    }
-    /* 2. the rest by graph position and shape */
-    size_t n_sb = 0, n_sc = 0;
     for (size_t i = 0; i < nb; i++)
-        if (partner[i] < 0)
-            sb[n_sb++] = (slot){&base->layers[i], i, 0};
+        pb[i] = -1;
     for (size_t j = 0; j < nc; j++)
-        if (!taken[j])
-            sc[n_sc++] = (slot){&cand->layers[j], j, 0};
-    number_slots(sb, n_sb);
-    number_slots(sc, n_sc);
-    for (size_t i = 0, j = 0; i < n_sb && j < n_sc;) {
-        int d = cmp_shape(sb[i].l, sc[j].l);
-        if (d == 0 && sb[i].ord != sc[j].ord)
-            d = sb[i].ord < sc[j].ord ? -1 : 1;
-        if (d < 0) {
-            i++;
-        } else if (d > 0) {
-            j++;
-        } else {
-            partner[sb[i].idx] = (long)sc[j].idx;
-            taken[sc[j].idx] = 1;
-            by_pos[sb[i].idx] = 1;
-            i++;
-            j++;
+        pc[j] = -1;
+    /* 1-3: id, graph place, stripped name; 4: shape and topological rank; then the ids left
+     * with another shape are reshaped pairs */
+    static const wl_cmp_match steps[] = {WL_CMP_BY_ID, WL_CMP_BY_GRAPH, WL_CMP_BY_NAME};
+    for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++)
+        if (match_step(base, cand, pb, pc, how, steps[s], 0, kb, kc) != 0) {
+            st = WL_FAIL(err, WL_E_NOMEM, "out of memory comparing %zu and %zu layers", nb, nc);
+            goto out;
         }
+    match_order(base, cand, pb, pc, how, ob, oc);
+    if (match_step(base, cand, pb, pc, how, WL_CMP_BY_ID, 1, kb, kc) != 0) {
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory comparing %zu and %zu layers", nb, nc);
+        goto out;
     }
-    /* 3. rows: base order, then the added layers in candidate order */
+
+    /* rows: base order (graph order), then the added layers in candidate order */
     size_t n_added = 0;
     for (size_t j = 0; j < nc; j++)
-        n_added += !taken[j];
+        n_added += pc[j] < 0;
     c->layers = calloc(nb + n_added ? nb + n_added : 1, sizeof *c->layers);
     if (!c->layers) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory comparing %zu and %zu layers", nb, nc);
@@ -715,26 +1043,26 @@ wl_status wl_compare_new(const wl_analysis *base, const wl_analysis *cand,
     for (size_t i = 0; i < nb; i++) {
         wl_cmp_layer *row = &c->layers[c->n_layers++];
         row->base = &base->layers[i];
-        if (partner[i] < 0) {
+        if (pb[i] < 0) {
             row->match = WL_CMP_REMOVED;
             c->n_removed++;
         } else {
-            row->cand = &cand->layers[partner[i]];
-            row->match = by_pos[i] ? WL_CMP_BY_POSITION : WL_CMP_BY_ID;
+            row->cand = &cand->layers[pb[i]];
+            row->match = how[i];
             row->is_reshaped = !same_shape(row->base, row->cand);
             if (row->is_reshaped)
                 c->n_reshaped++;
             else
                 same_shape_pairs++;
-            if (by_pos[i])
-                c->n_by_position++;
-            else
-                c->n_by_id++;
+            c->n_by_id += row->match == WL_CMP_BY_ID;
+            c->n_by_graph += row->match == WL_CMP_BY_GRAPH;
+            c->n_by_name += row->match == WL_CMP_BY_NAME;
+            c->n_by_order += row->match == WL_CMP_BY_ORDER;
         }
         fill_layer(row, cfg);
     }
     for (size_t j = 0; j < nc; j++) {
-        if (taken[j])
+        if (pc[j] >= 0)
             continue;
         wl_cmp_layer *row = &c->layers[c->n_layers++];
         row->cand = &cand->layers[j];
@@ -742,8 +1070,9 @@ wl_status wl_compare_new(const wl_analysis *base, const wl_analysis *cand,
         c->n_added++;
         fill_layer(row, cfg);
     }
+    c->n_matched = same_shape_pairs;
 
-    /* 4. comparable? */
+    /* comparable? */
     size_t most = nb > nc ? nb : nc;
     c->matched_share = most ? (double)same_shape_pairs / (double)most : 0.0;
     c->is_same_layout = nb == nc && c->n_by_id == nb && c->n_reshaped == 0 && nb > 0;
@@ -755,17 +1084,18 @@ wl_status wl_compare_new(const wl_analysis *base, const wl_analysis *cand,
                                     : "candidate");
     else if (c->matched_share < cfg->min_matched)
         snprintf(c->not_comparable_why, sizeof c->not_comparable_why,
-                 "only %zu of %zu layers match by id or by position and shape (%.0f%%, "
+                 "only %zu of %zu layers match with their shape (%.0f%%, "
                  "min_matched %.0f%%): a different architecture",
                  same_shape_pairs, most, 100.0 * c->matched_share, 100.0 * cfg->min_matched);
     c->is_comparable = c->not_comparable_why[0] == '\0';
 
-    /* 5. model-level rows and the verdict */
+    /* model-level rows and the verdict */
     for (int m = 0; m < WL_CMP_N_NUMERIC; m++) {
         wl_cmp_cell *cell = &c->model[m];
         cell->metric = (wl_cmp_metric)m;
         set_numbers(cell, summary_value(base, cell->metric), summary_value(cand, cell->metric));
-        cell->state = differs(cell->base, cell->cand) ? WL_CMP_CHANGED : WL_CMP_UNCHANGED;
+        cell->state =
+            differs(cell->base, cell->cand, cfg->change_rtol) ? WL_CMP_CHANGED : WL_CMP_UNCHANGED;
         if (c->is_comparable &&
             gate_fires(&cfg->model_gate[m], cell, cell->why, sizeof cell->why)) {
             cell->state = WL_CMP_REGRESSED;
@@ -798,12 +1128,13 @@ wl_status wl_compare_new(const wl_analysis *base, const wl_analysis *cand,
     c = NULL;
 out:
     wl_comparison_free(c);
-    free(by_id);
-    free(partner);
-    free(taken);
-    free(by_pos);
-    free(sb);
-    free(sc);
+    free(pb);
+    free(pc);
+    free(how);
+    free(kb);
+    free(kc);
+    free(ob);
+    free(oc);
     return st;
 }
 

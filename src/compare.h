@@ -1,7 +1,9 @@
 /*
  * compare.h — `weightlint compare`: two analyses of (supposedly) one architecture, layer by
- * layer. Layers are matched by their stable id, then by graph position and shape (renamed
- * exports); the rest are added, removed or reshaped. Each matched layer gets a row per metric
+ * layer. Layers are matched by their stable id, then by their place in the graph (consuming
+ * node, input), then by name without exporter/quantizer suffixes, then by logical shape and
+ * topological rank — never by the order of the tensor list; the rest are added, removed or
+ * reshaped. Each matched layer gets a row per metric
  * (alpha, alpha_weighted, log_norm, log_spectral_norm, phase, fit) with base, candidate, delta
  * and a state; the regression gate (the rules file's `compare:` section, docs/compare.md) marks
  * the changes that make a layer worse, and the model gets a verdict. Models that share too few
@@ -27,6 +29,10 @@
 #define WL_COMPARE_MIN_MATCHED         0.5 /* default share of layers that must match (else exit 5) */
 #define WL_COMPARE_ALPHA_LO            2.0 /* the paper's well-trained range of alpha (default gate) */
 #define WL_COMPARE_ALPHA_HI            6.0
+#define WL_COMPARE_ALPHA_SIGMAS        1.0  /* alpha moves count beyond 1 x its uncertainty */
+#define WL_COMPARE_HYSTERESIS          0.25 /* fit limits: regress beyond min_tail x 0.75 /
+                                               max_D x 1.25 (relative band) */
+#define WL_COMPARE_CHANGE_RTOL         1e-3 /* a row "changed" beyond 0.1 % of |value| */
 
 /* The metric rows of a layer, in table order. */
 typedef enum wl_cmp_metric {
@@ -45,21 +51,28 @@ const char *wl_cmp_metric_name(wl_cmp_metric m);
 
 /* The state of one row, one layer or one model, in increasing order of attention. */
 typedef enum wl_cmp_state {
-    WL_CMP_UNCHANGED = 0, /* equal at the printed precision (4 decimals) */
+    WL_CMP_UNCHANGED = 0, /* equal at the printed precision (4 decimals) or within the
+                             relative change tolerance */
     WL_CMP_CHANGED,       /* different, neither better nor worse by the configured gates */
     WL_CMP_IMPROVED,      /* the reverse of a regression (e.g. alpha entered [2, 6]) */
     WL_CMP_REGRESSED      /* a configured regression */
 } wl_cmp_state;
 const char *wl_cmp_state_name(wl_cmp_state s); /* "unchanged", ..., "regressed" */
 
-/* How a layer of the candidate was paired with one of the base. */
+/* How a layer of the candidate was paired with one of the base, in the order tried; every
+ * step but the last pairs only layers of the same logical shape (layer type, N, M, rf) and only
+ * keys that are unique on both sides. docs/compare.md "Matching layers" says why each exists. */
 typedef enum wl_cmp_match {
-    WL_CMP_BY_ID = 0,   /* same stable id */
-    WL_CMP_BY_POSITION, /* same shape, same rank among the unmatched layers of that shape */
-    WL_CMP_ADDED,       /* only in the candidate */
-    WL_CMP_REMOVED      /* only in the base */
+    WL_CMP_BY_ID = 0, /* same stable id (graph path + tensor name + RNN block) */
+    WL_CMP_BY_GRAPH,  /* same consuming node (op family, name without "_quant") and input */
+    WL_CMP_BY_NAME,   /* same tensor name once exporter/quantizer suffixes are removed */
+    WL_CMP_BY_ORDER,  /* same logical shape, same rank in topological order among the
+                         unmatched layers of that shape */
+    WL_CMP_ADDED,     /* only in the candidate */
+    WL_CMP_REMOVED    /* only in the base */
 } wl_cmp_match;
-const char *wl_cmp_match_name(wl_cmp_match m); /* "id", "position", "added", "removed" */
+/* "id", "graph", "name", "order", "added", "removed". */
+const char *wl_cmp_match_name(wl_cmp_match m);
 
 /* ---------------------------------------------------------------- configuration */
 
@@ -87,12 +100,17 @@ typedef struct wl_compare_cfg {
     int fit_unreliable;     /* a reliable fit becoming unreliable or failed is a regression */
     double min_tail, max_D; /* what "reliable" means: the fit-unreliable rule's parameters */
     int non_finite;         /* NaN/Inf weights appearing is a regression */
+    double alpha_sigmas;    /* an alpha threshold crossing or change counts beyond this many
+                               of its uncertainty (0 = any) */
+    double hysteresis;      /* relative band around min_tail and max_D (0 = none) */
+    double change_rtol;     /* a row is "changed" beyond this share of |value| */
     wl_cmp_gate layer_gate[WL_CMP_N_NUMERIC]; /* per-layer delta gates (default off) */
     wl_cmp_gate model_gate[WL_CMP_N_NUMERIC]; /* model-level (summary mean) gates (default off) */
 } wl_compare_cfg;
 
 /* The built-in defaults: min_matched 0.5, alpha range [2, 6], phases towards random-like and
- * rank-collapse, fit-unreliable on (min_tail 10, max_D 0.2), non-finite on, no delta gates. */
+ * rank-collapse, fit-unreliable on (min_tail 10, max_D 0.2), non-finite on, alpha_sigmas 1,
+ * hysteresis 0.25, change_tolerance 1e-3, no delta gates. */
 void wl_compare_cfg_init(wl_compare_cfg *cfg);
 
 /* The gate of a ruleset: the defaults, the fit-unreliable rule's min_tail/max_D of r, then r's
@@ -110,8 +128,11 @@ typedef struct wl_cmp_cell {
     const char *base_label; /* label metrics (phase, fit), static; NULL when absent */
     const char *cand_label;
     double delta, delta_pct; /* cand - base and 100 * delta / |base|; NaN if undefined */
+    double base_sd, cand_sd; /* alpha: the fit's uncertainty (wl_compare_alpha_sd); NaN else */
     wl_cmp_state state;
-    char why[192];       /* regressions and improvements: what happened, "" else */
+    char why[192];       /* regressions and improvements: what happened; for a change that the
+                            gate saw but did not count (within noise, fit unreliable): why not;
+                            "" else */
     const char *matters; /* regressions: why it matters (static), NULL otherwise */
 } wl_cmp_cell;
 
@@ -138,7 +159,8 @@ typedef struct wl_comparison {
     const wl_analysis *base, *cand; /* borrowed */
     wl_cmp_layer *layers;           /* base layers in base order, then added ones */
     size_t n_layers;
-    size_t n_by_id, n_by_position, n_reshaped, n_added, n_removed;
+    size_t n_by_id, n_by_graph, n_by_name, n_by_order, n_reshaped, n_added, n_removed;
+    size_t n_matched; /* pairs of the same logical shape (all matching steps) */
     double matched_share; /* same-shape pairs / max(base layers, candidate layers) */
     int is_comparable;
     char not_comparable_why[256]; /* "" when comparable */
@@ -157,8 +179,16 @@ WL_NODISCARD wl_status wl_compare_new(const wl_analysis *base, const wl_analysis
                                       const wl_compare_cfg *cfg, wl_comparison **out, wl_err *err);
 void wl_comparison_free(wl_comparison *c);
 
-/* The layer of `other` paired with base layer `l` in c (c->cand side), or NULL. */
+/* The row of c whose base layer is base_layer, or NULL. */
 const wl_cmp_layer *wl_compare_find(const wl_comparison *c, const wl_layer *base_layer);
+
+/* The uncertainty of a layer's alpha: WeightWatcher's standard error sigma = (alpha - 1) /
+ * sqrt(n_tail) (Clauset et al. 2009, eq. 3.2); NaN when the layer has no usable fit. */
+double wl_compare_alpha_sd(const wl_layer *l);
+
+/* "128x64": the logical matrix shape of a layer, N x M (x rf for convolutions), the same for
+ * every encoding of the layer (a transposed int8 copy, a QLinearConv kernel). */
+void wl_compare_logical_shape(const wl_layer *l, char *buf, size_t n);
 
 /* ---------------------------------------------------------------- ranking */
 
@@ -193,8 +223,14 @@ typedef struct wl_compare_report {
     int fail_on_regression;
     int show_all;    /* text/markdown: list unchanged rows too */
     size_t max_rows; /* text/markdown: at most this many rows per table; 0 = all */
+    size_t width;    /* text: the terminal width the tables fit (long names are cut in the
+                        middle); 0 = WL_REPORT_DEFAULT_WIDTH */
     int exit_code;   /* recorded in the JSON report */
 } wl_compare_report;
+
+/* "113 base / 113 candidate layers: 113 of 113 matched (0 by id, 113 by graph place, ...), 0
+ * reshaped, 0 added, 0 removed" into buf (every format, and the HTML report, print it). */
+void wl_compare_matching_line(const wl_comparison *c, char *buf, size_t n);
 
 /* Writes the report in fmt to f; WL_E_IO when f reports a write error. */
 WL_NODISCARD wl_status wl_compare_write(FILE *f, wl_cmp_format fmt, const wl_compare_report *r,

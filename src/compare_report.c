@@ -92,7 +92,7 @@ static row_ref *table_rows(const wl_comparison *c, int show_all, size_t max_rows
 static const char *layer_label(const wl_cmp_layer *l, char *buf, size_t n)
 {
     const wl_layer *b = l->base, *v = l->cand;
-    if (b && v && l->match == WL_CMP_BY_POSITION)
+    if (b && v && strcmp(b->id, v->id) != 0)
         snprintf(buf, n, "%s -> %s", b->id, v->id);
     else
         snprintf(buf, n, "%s", b ? b->id : v->id);
@@ -107,6 +107,8 @@ static void shape_of(const wl_layer *l, char *buf, size_t n)
         wl_report_shape_str(l->shape, l->rank, buf, n);
 }
 
+static const char *pm = "+-"; /* "±" in Markdown (set by write_markdown), ASCII in text */
+
 static void value_str(const wl_cmp_cell *c, int cand, char *buf, size_t n)
 {
     if (c->metric >= WL_CMP_N_NUMERIC) {
@@ -114,9 +116,11 @@ static void value_str(const wl_cmp_cell *c, int cand, char *buf, size_t n)
         snprintf(buf, n, "%s", s ? s : "-");
         return;
     }
-    double v = cand ? c->cand : c->base;
+    double v = cand ? c->cand : c->base, sd = cand ? c->cand_sd : c->base_sd;
     if (isnan(v))
         snprintf(buf, n, "-");
+    else if (isfinite(sd))
+        snprintf(buf, n, "%.4f%s%.2f", v, pm, sd); /* alpha +- its standard error */
     else
         snprintf(buf, n, "%.4f", v);
 }
@@ -155,6 +159,8 @@ static void status_str(const wl_cmp_layer *l, const wl_cmp_cell *c, char *buf, s
     }
     if (c->state == WL_CMP_UNCHANGED)
         snprintf(buf, n, "unchanged");
+    else if (c->state == WL_CMP_CHANGED && c->why[0])
+        snprintf(buf, n, "changed, not counted: %s", c->why);
     else if (c->why[0])
         snprintf(buf, n, "%s: %s", wl_cmp_state_name(c->state), c->why);
     else
@@ -198,13 +204,42 @@ static void verdict_line(const wl_comparison *c, char *buf, size_t n)
     }
 }
 
-static void matching_line(const wl_comparison *c, char *buf, size_t n)
+void wl_compare_matching_line(const wl_comparison *c, char *buf, size_t n)
 {
+    size_t most = c->base->n_layers > c->cand->n_layers ? c->base->n_layers : c->cand->n_layers;
     snprintf(buf, n,
-             "%zu base / %zu candidate layers: %zu matched by id, %zu by position and shape, "
-             "%zu reshaped, %zu added, %zu removed (%.0f%% matched)",
-             c->base->n_layers, c->cand->n_layers, c->n_by_id, c->n_by_position, c->n_reshaped,
-             c->n_added, c->n_removed, 100.0 * c->matched_share);
+             "%zu base / %zu candidate layers: %zu of %zu matched (%zu by id, %zu by graph place, "
+             "%zu by name, %zu by shape and graph order), %zu reshaped, %zu added, %zu removed",
+             c->base->n_layers, c->cand->n_layers, c->n_matched, most, c->n_by_id, c->n_by_graph,
+             c->n_by_name, c->n_by_order, c->n_reshaped, c->n_added, c->n_removed);
+}
+
+static int is_unmatched(const wl_cmp_layer *l)
+{
+    return l->match == WL_CMP_ADDED || l->match == WL_CMP_REMOVED || l->is_reshaped;
+}
+
+/* The k-th layer that did not pair up (removed, added, reshaped), or NULL past the end. */
+static const wl_cmp_layer *nth_unmatched(const wl_comparison *c, size_t k)
+{
+    for (size_t i = 0; i < c->n_layers; i++)
+        if (is_unmatched(&c->layers[i]) && k-- == 0)
+            return &c->layers[i];
+    return NULL;
+}
+
+/* "removed  conv9.weight (64x3x3x3)" */
+static void unmatched_str(const wl_cmp_layer *l, char *buf, size_t n)
+{
+    char sb[64], sc[64];
+    shape_of(l->base, sb, sizeof sb);
+    shape_of(l->cand, sc, sizeof sc);
+    if (l->is_reshaped)
+        snprintf(buf, n, "reshaped %s (%s -> %s)", l->base->id, sb, sc);
+    else if (l->match == WL_CMP_REMOVED)
+        snprintf(buf, n, "removed %s (%s, base only)", l->base->id, sb);
+    else
+        snprintf(buf, n, "added %s (%s, candidate only)", l->cand->id, sc);
 }
 
 /* The n-th regression of c (layer cells, then model cells); NULL past the end. */
@@ -237,50 +272,94 @@ static void regression_head(const wl_cmp_layer *l, const wl_cmp_cell *c, char *b
 
 /* ------------------------------------------------------------------ text */
 
+/* The strings of one text-table row. */
+typedef struct text_row {
+    char name[1024], match[16], metric[24], b[64], v[64], d[64], p[64], status[300];
+} text_row;
+
+static void text_fill(text_row *t, const wl_cmp_layer *l, const wl_cmp_cell *c)
+{
+    if (l)
+        layer_label(l, t->name, sizeof t->name);
+    else
+        snprintf(t->name, sizeof t->name, "(model)");
+    snprintf(t->match, sizeof t->match, "%s", l ? wl_cmp_match_name(l->match) : "");
+    if (l && l->is_reshaped)
+        snprintf(t->match, sizeof t->match, "reshaped");
+    snprintf(t->metric, sizeof t->metric, "%s", wl_cmp_metric_name(c->metric));
+    value_str(c, 0, t->b, sizeof t->b);
+    value_str(c, 1, t->v, sizeof t->v);
+    delta_str(c, t->d, sizeof t->d, t->p, sizeof t->p);
+    status_str(l, c, t->status, sizeof t->status);
+}
+
+static int max_int(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+/* Columns as wide as their data; the layer column takes what the terminal width leaves after
+ * the others and a 20-column status, at least 32, and longer names are cut in the middle. */
 /* Returns -1 when out of memory for the table (nothing written), else 0. */
 static int text_table(FILE *f, const wl_compare_report *r, const wl_comparison *c)
 {
     size_t n = 0, hidden = 0;
     row_ref *rows = table_rows(c, r->show_all, r->max_rows, &n, &hidden);
-    if (rows == NULL)
+    text_row *t = rows ? malloc((n + WL_CMP_N_NUMERIC) * sizeof *t) : NULL;
+    if (t == NULL) {
+        free(rows);
         return -1;
-    int w = 5;
-    char name[512];
-    for (size_t i = 0; i < n; i++) {
-        int len = (int)strlen(layer_label(rows[i].layer, name, sizeof name));
-        if (len > w)
-            w = len;
     }
-    if (w > 60)
-        w = 60;
+    for (size_t i = 0; i < n; i++)
+        text_fill(&t[i], rows[i].layer, rows[i].cell);
+    for (int m = 0; m < WL_CMP_N_NUMERIC; m++)
+        text_fill(&t[n + (size_t)m], NULL, &c->model[m]);
+    int wn = 5, wm = 5, wk = 6, wb = 4, wv = 9, wd = 5, wp = 6;
+    for (size_t i = 0; i < n + WL_CMP_N_NUMERIC; i++) {
+        wn = max_int(wn, (int)strlen(t[i].name));
+        wm = max_int(wm, (int)strlen(t[i].match));
+        wk = max_int(wk, (int)strlen(t[i].metric));
+        wb = max_int(wb, (int)strlen(t[i].b));
+        wv = max_int(wv, (int)strlen(t[i].v));
+        wd = max_int(wd, (int)strlen(t[i].d));
+        wp = max_int(wp, (int)strlen(t[i].p));
+    }
+    int width = r->width ? (int)r->width : WL_REPORT_DEFAULT_WIDTH;
+    int room = width - (2 + 2 + wm + 1 + wk + 1 + wb + 1 + wv + 1 + wd + 1 + wp + 2 + 20);
+    if (wn > max_int(room, 32))
+        wn = max_int(room, 32);
+    char cut[1024];
     if (n) {
-        fprintf(f, "  %-*s  %-17s %13s %13s %10s %9s  %s\n", w, "layer", "metric", "base",
-                "candidate", "delta", "delta%", "status");
-        for (size_t i = 0; i < n; i++) {
-            char b[64], v[64], d[64], p[64], s[300];
-            value_str(rows[i].cell, 0, b, sizeof b);
-            value_str(rows[i].cell, 1, v, sizeof v);
-            delta_str(rows[i].cell, d, sizeof d, p, sizeof p);
-            status_str(rows[i].layer, rows[i].cell, s, sizeof s);
-            fprintf(f, "  %-*s  %-17s %13s %13s %10s %9s  %s\n", w,
-                    layer_label(rows[i].layer, name, sizeof name),
-                    wl_cmp_metric_name(rows[i].cell->metric), b, v, d, p, s);
-        }
+        fprintf(f, "  %-*s  %-*s %-*s %*s %*s %*s %*s  %s\n", wn, "layer", wm, "match", wk,
+                "metric", wb, "base", wv, "candidate", wd, "delta", wp, "delta%", "status");
     }
-    if (hidden)
-        fprintf(f, "  %zu row%s not shown (unchanged%s; --all lists every row)\n", hidden,
-                hidden == 1 ? "" : "s", r->max_rows ? " or beyond --max-rows" : "");
+    for (size_t i = 0; i < n + WL_CMP_N_NUMERIC; i++) {
+        if (i == n) {
+            if (hidden)
+                fprintf(f, "  %zu row%s not shown (unchanged%s; --all lists every row)\n", hidden,
+                        hidden == 1 ? "" : "s", r->max_rows ? " or beyond --max-rows" : "");
+            fprintf(f, "  model (means over the analyzed layers):\n");
+        }
+        wl_report_ellipsize(t[i].name, (size_t)wn, cut, sizeof cut);
+        fprintf(f, "  %-*s  %-*s %-*s %*s %*s %*s %*s  %s\n", wn, cut, wm, t[i].match, wk,
+                t[i].metric, wb, t[i].b, wv, t[i].v, wd, t[i].d, wp, t[i].p, t[i].status);
+    }
+    free(t);
     free(rows);
-    fprintf(f, "  model (means over the analyzed layers):\n");
-    for (int m = 0; m < WL_CMP_N_NUMERIC; m++) {
-        char b[64], v[64], d[64], p[64], s[300];
-        const wl_cmp_cell *cell = &c->model[m];
-        value_str(cell, 0, b, sizeof b);
-        value_str(cell, 1, v, sizeof v);
-        delta_str(cell, d, sizeof d, p, sizeof p);
-        status_str(NULL, cell, s, sizeof s);
-        fprintf(f, "  %-*s  %-17s %13s %13s %10s %9s  %s\n", w, "(model)",
-                wl_cmp_metric_name(cell->metric), b, v, d, p, s);
+    return 0;
+}
+
+/* Every layer that did not pair up, one per line (all formats say which). */
+static void text_unmatched(FILE *f, const wl_comparison *c)
+{
+    const wl_cmp_layer *l;
+    char line[1200];
+    if (nth_unmatched(c, 0) == NULL)
+        return;
+    fprintf(f, "  not matched:\n");
+    for (size_t k = 0; (l = nth_unmatched(c, k)) != NULL; k++) {
+        unmatched_str(l, line, sizeof line);
+        fprintf(f, "    %s\n", line);
     }
     return 0;
 }
@@ -292,22 +371,10 @@ static int text_comparison(FILE *f, const wl_compare_report *r, const wl_compari
     fprintf(f, "\ncandidate: %s\n", c->cand->path);
     verdict_line(c, line, sizeof line);
     fprintf(f, "  verdict: %s\n", line);
-    matching_line(c, line, sizeof line);
+    wl_compare_matching_line(c, line, sizeof line);
     fprintf(f, "  layers: %s\n", line);
+    text_unmatched(f, c);
     if (c->verdict == WL_VERDICT_NOT_COMPARABLE) {
-        size_t shown = 0;
-        for (size_t i = 0; i < c->n_layers && shown < 10; i++) {
-            const wl_cmp_layer *l = &c->layers[i];
-            if (l->match == WL_CMP_ADDED || l->match == WL_CMP_REMOVED || l->is_reshaped) {
-                char sb[64], sc[64];
-                shape_of(l->base, sb, sizeof sb);
-                shape_of(l->cand, sc, sizeof sc);
-                fprintf(f, "    %-8s %s (%s -> %s)\n",
-                        l->is_reshaped ? "reshaped" : wl_cmp_match_name(l->match),
-                        l->base ? l->base->id : l->cand->id, sb, sc);
-                shown++;
-            }
-        }
         fprintf(f, "  (not judged: the metrics of different architectures are not evidence of "
                    "a regression or an improvement)\n");
         return 0;
@@ -451,7 +518,8 @@ static void md_table_row(FILE *f, const wl_cmp_layer *l, const wl_cmp_cell *c)
     status_str(l, c, s, sizeof s);
     fputs("| ", f);
     md(f, l ? layer_label(l, name, sizeof name) : "(model)");
-    fprintf(f, " | %s | ", wl_cmp_metric_name(c->metric));
+    fprintf(f, " | %s | %s | ", l ? (l->is_reshaped ? "reshaped" : wl_cmp_match_name(l->match)) : "",
+            wl_cmp_metric_name(c->metric));
     md(f, b);
     fputs(" | ", f);
     md(f, v);
@@ -476,9 +544,28 @@ static void md_comparison(FILE *f, const wl_compare_report *r, const wl_comparis
     fputs("**Verdict:** ", f);
     md(f, line);
     fputs(".  \n", f);
-    matching_line(c, line, sizeof line);
+    wl_compare_matching_line(c, line, sizeof line);
     md(f, line);
     fputs(".\n\n", f);
+    if (nth_unmatched(c, 0) != NULL) {
+        const wl_cmp_layer *u;
+        char ul[1200];
+        fputs("Not matched:\n\n", f);
+        for (size_t k = 0; (u = nth_unmatched(c, k)) != NULL; k++) {
+            if (r->max_rows && k >= r->max_rows) {
+                size_t rest = 0;
+                while (nth_unmatched(c, k + rest) != NULL)
+                    rest++;
+                fprintf(f, "- ... and %zu more (see the JSON report)\n", rest);
+                break;
+            }
+            unmatched_str(u, ul, sizeof ul);
+            fputs("- ", f);
+            md(f, ul);
+            fputs("\n", f);
+        }
+        fputs("\n", f);
+    }
     if (c->verdict == WL_VERDICT_NOT_COMPARABLE) {
         fputs("Not judged: the metrics of different architectures are not evidence of a "
               "regression or an improvement.\n\n",
@@ -509,8 +596,8 @@ static void md_comparison(FILE *f, const wl_compare_report *r, const wl_comparis
     if (rows == NULL)
         return;
     if (n) {
-        fputs("| Layer | Metric | Base | Candidate | Δ | Δ% | Status |\n"
-              "|---|---|---:|---:|---:|---:|---|\n",
+        fputs("| Layer | Match | Metric | Base | Candidate | Δ | Δ% | Status |\n"
+              "|---|---|---|---:|---:|---:|---:|---|\n",
               f);
         for (size_t i = 0; i < n; i++)
             md_table_row(f, rows[i].layer, rows[i].cell);
@@ -519,8 +606,8 @@ static void md_comparison(FILE *f, const wl_compare_report *r, const wl_comparis
         fprintf(f, "\n%zu unchanged row%s not shown.\n", hidden, hidden == 1 ? "" : "s");
     free(rows);
     fputs("\n<details><summary>Model summary (means over the analyzed layers)</summary>\n\n"
-          "| Layer | Metric | Base | Candidate | Δ | Δ% | Status |\n"
-          "|---|---|---:|---:|---:|---:|---|\n",
+          "| Layer | Match | Metric | Base | Candidate | Δ | Δ% | Status |\n"
+          "|---|---|---|---:|---:|---:|---:|---|\n",
           f);
     for (int m = 0; m < WL_CMP_N_NUMERIC; m++)
         md_table_row(f, NULL, &c->model[m]);
@@ -581,6 +668,7 @@ static void md_ranking(FILE *f, const wl_compare_report *r)
 
 static void write_markdown(FILE *f, const wl_compare_report *r)
 {
+    pm = "±";
     size_t n_regressed = 0, n_nc = 0;
     for (size_t i = 0; i + 1 < r->n_models; i++) {
         n_regressed += r->comparisons[i]->verdict == WL_VERDICT_REGRESSED;
@@ -604,6 +692,7 @@ static void write_markdown(FILE *f, const wl_compare_report *r)
         fputs("\n\n", f);
     }
     md_ranking(f, r);
+    pm = "+-";
 }
 
 /* ------------------------------------------------------------------ JSON */
@@ -627,6 +716,10 @@ static void json_cell(wl_json *j, const wl_cmp_cell *c)
         json_num(j, "candidate", c->cand);
         json_num(j, "delta", c->delta);
         json_num(j, "delta_pct", c->delta_pct);
+        if (c->metric == WL_CMP_ALPHA) {
+            json_num(j, "base_sigma", c->base_sd);
+            json_num(j, "candidate_sigma", c->cand_sd);
+        }
     } else {
         wl_json_key(j, "base");
         wl_json_string(j, c->base_label);
@@ -684,8 +777,16 @@ static void json_comparison(wl_json *j, const wl_comparison *c)
     wl_json_int(j, (int64_t)c->cand->n_layers);
     wl_json_key(j, "by_id");
     wl_json_int(j, (int64_t)c->n_by_id);
-    wl_json_key(j, "by_position");
-    wl_json_int(j, (int64_t)c->n_by_position);
+    wl_json_key(j, "matched");
+    wl_json_int(j, (int64_t)c->n_matched);
+    wl_json_key(j, "by_position"); /* schema 1: every pair not made by id */
+    wl_json_int(j, (int64_t)(c->n_by_graph + c->n_by_name + c->n_by_order));
+    wl_json_key(j, "by_graph");
+    wl_json_int(j, (int64_t)c->n_by_graph);
+    wl_json_key(j, "by_name");
+    wl_json_int(j, (int64_t)c->n_by_name);
+    wl_json_key(j, "by_order");
+    wl_json_int(j, (int64_t)c->n_by_order);
     wl_json_key(j, "reshaped");
     wl_json_int(j, (int64_t)c->n_reshaped);
     wl_json_key(j, "added");
@@ -694,6 +795,17 @@ static void json_comparison(wl_json *j, const wl_comparison *c)
     wl_json_int(j, (int64_t)c->n_removed);
     wl_json_key(j, "matched_share");
     wl_json_double(j, c->matched_share);
+    for (int side = 0; side < 2; side++) { /* the ids that did not pair up */
+        wl_json_key(j, side ? "unmatched_candidate" : "unmatched_base");
+        wl_json_begin_array(j);
+        const wl_cmp_layer *u;
+        for (size_t k = 0; (u = nth_unmatched(c, k)) != NULL; k++) {
+            const wl_layer *x = side ? u->cand : u->base;
+            if (x)
+                wl_json_string(j, x->id);
+        }
+        wl_json_end_array(j);
+    }
     wl_json_end_object(j);
     wl_json_key(j, "counts");
     wl_json_begin_object(j);
@@ -726,6 +838,24 @@ static void json_comparison(wl_json *j, const wl_comparison *c)
         wl_json_string(j, wl_cmp_match_name(l->match));
         wl_json_key(j, "reshaped");
         wl_json_bool(j, l->is_reshaped);
+        for (int side = 0; side < 2; side++) { /* where each side's layer sits in its graph */
+            const wl_layer *x = side ? l->cand : l->base;
+            wl_json_key(j, side ? "candidate_place" : "base_place");
+            if (!x) {
+                wl_json_null(j);
+                continue;
+            }
+            wl_json_begin_object(j);
+            wl_json_key(j, "depth");
+            wl_json_int(j, x->depth);
+            wl_json_key(j, "op_type");
+            wl_json_string(j, x->op_type);
+            wl_json_key(j, "node");
+            wl_json_string(j, x->node_name);
+            wl_json_key(j, "input");
+            wl_json_int(j, x->input_index);
+            wl_json_end_object(j);
+        }
         json_shape(j, "base_shape", l->base);
         json_shape(j, "candidate_shape", l->cand);
         wl_json_key(j, "status");
@@ -808,6 +938,12 @@ static void json_settings(wl_json *j, const wl_compare_report *r)
     wl_json_double(j, cfg->max_D);
     wl_json_key(j, "non_finite");
     wl_json_bool(j, cfg->non_finite);
+    wl_json_key(j, "alpha_sigmas");
+    wl_json_double(j, cfg->alpha_sigmas);
+    wl_json_key(j, "hysteresis");
+    wl_json_double(j, cfg->hysteresis);
+    wl_json_key(j, "change_tolerance");
+    wl_json_double(j, cfg->change_rtol);
     wl_json_key(j, "layer_gates");
     wl_json_begin_object(j);
     for (int m = 0; m < WL_CMP_N_NUMERIC; m++) {

@@ -419,9 +419,9 @@ static const weight_input weight_inputs[] = {
 
 /* Ops whose output carries the same weights (maybe transposed, reshaped or dequantized). */
 static const char *const pass_through[] = {"Cast",     "Concat",    "DequantizeLinear",
-                                           "Flatten",  "Identity",  "Reshape",
-                                           "Slice",    "Split",     "Squeeze",
-                                           "Transpose", "Unsqueeze"};
+                                           "Flatten",  "Identity",  "QuantizeLinear",
+                                           "Reshape",  "Slice",     "Split",
+                                           "Squeeze",  "Transpose", "Unsqueeze"};
 
 static const weight_input *find_weight_input(const wl_node *nd, int input)
 {
@@ -511,6 +511,8 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
     int first_other_input = -1;
     int64_t map[8]; /* axis i of the current tensor is axis map[i] of the stored one */
     int n_map = 0;  /* 0: identity */
+    int requantized = 0; /* a float tensor went through QuantizeLinear: the DequantizeLinear
+                            after it undoes that, the stored values are already real */
     for (int hop = 0; hop < 8; hop++) {
         const wl_node *next = NULL;
         for (size_t i = 0; i < g->n_nodes; i++) {
@@ -552,7 +554,9 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
         }
         if (next == NULL)
             break;
-        if (strcmp(next->op_type, "DequantizeLinear") == 0) {
+        if (strcmp(next->op_type, "QuantizeLinear") == 0)
+            requantized = 1;
+        if (strcmp(next->op_type, "DequantizeLinear") == 0 && !requantized) {
             u->scale = input_or_null(next, 1);
             u->zero_point = input_or_null(next, 2);
             int64_t a = next->has_axis ? next->axis : 1;
@@ -591,4 +595,137 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
                  first_other->op_type, first_other_input, first_other->name);
     else
         snprintf(u->why, sizeof u->why, "not used by any node");
+}
+
+/* ------------------------------------------------------------------ topological order */
+
+typedef struct producer {
+    const char *name; /* an output name (borrowed from the node) */
+    size_t node;
+} producer;
+
+static int cmp_producer(const void *x, const void *y)
+{
+    const producer *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+    return c ? c : (a->node > b->node) - (a->node < b->node);
+}
+
+/* Min-heap of node indices: among the ready nodes the one earliest in the file goes first, so a
+ * graph already in topological order keeps its order. */
+static void heap_push(size_t *h, size_t *n, size_t v)
+{
+    size_t i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > v) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = v;
+}
+
+static size_t heap_pop(size_t *h, size_t *n)
+{
+    size_t top = h[0], v = h[--*n], i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0)
+        h[i] = v;
+    return top;
+}
+
+wl_status wl_graph_topo_ranks(const wl_graph *g, int64_t *rank_out, wl_err *err)
+{
+    size_t n = g->n_nodes, n_out = 0, n_edges = 0;
+    for (size_t i = 0; i < n; i++)
+        n_out += g->nodes[i].n_outputs;
+    producer *prod = malloc((n_out ? n_out : 1) * sizeof *prod);
+    size_t *indeg = calloc(n ? n : 1, sizeof *indeg);
+    size_t *start = calloc(n + 1, sizeof *start); /* CSR of the consumer edges */
+    size_t *heap = malloc((n ? n : 1) * sizeof *heap);
+    size_t *edges = NULL, *fill = NULL;
+    wl_status st = WL_OK;
+    if (!prod || !indeg || !start || !heap) {
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory ordering %zu nodes", n);
+        goto out;
+    }
+    n_out = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < g->nodes[i].n_outputs; k++)
+            if (g->nodes[i].outputs[k][0])
+                prod[n_out++] = (producer){g->nodes[i].outputs[k], i};
+    qsort(prod, n_out, sizeof *prod, cmp_producer);
+    /* Two passes over the inputs: count the edges per producer, then fill them. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t j = 0; j < n; j++) {
+            const wl_node *nd = &g->nodes[j];
+            for (size_t k = 0; k < nd->n_inputs; k++) {
+                if (nd->inputs[k][0] == '\0')
+                    continue;
+                producer key = {nd->inputs[k], 0};
+                /* the first producer of that name (a malformed graph may have two) */
+                size_t lo = 0, hi = n_out;
+                while (lo < hi) {
+                    size_t mid = lo + (hi - lo) / 2;
+                    if (strcmp(prod[mid].name, key.name) < 0)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                if (lo == n_out || strcmp(prod[lo].name, key.name) != 0 || prod[lo].node == j)
+                    continue;
+                if (pass == 0) {
+                    start[prod[lo].node + 1]++;
+                    indeg[j]++;
+                    n_edges++;
+                } else {
+                    edges[fill[prod[lo].node]++] = j;
+                }
+            }
+        }
+        if (pass == 0) {
+            for (size_t i = 0; i < n; i++)
+                start[i + 1] += start[i];
+            edges = malloc((n_edges ? n_edges : 1) * sizeof *edges);
+            fill = malloc((n ? n : 1) * sizeof *fill);
+            if (!edges || !fill) {
+                st = WL_FAIL(err, WL_E_NOMEM, "out of memory ordering %zu nodes", n);
+                goto out;
+            }
+            memcpy(fill, start, n * sizeof *fill);
+        }
+    }
+    size_t n_heap = 0;
+    int64_t next_rank = 0;
+    for (size_t i = 0; i < n; i++) {
+        rank_out[i] = -1;
+        if (indeg[i] == 0)
+            heap_push(heap, &n_heap, i);
+    }
+    while (n_heap > 0) {
+        size_t v = heap_pop(heap, &n_heap);
+        rank_out[v] = next_rank++;
+        for (size_t e = start[v]; e < start[v + 1]; e++)
+            if (--indeg[edges[e]] == 0)
+                heap_push(heap, &n_heap, edges[e]);
+    }
+    for (size_t i = 0; i < n; i++) /* a cycle (malformed graph): after the rest, in file order */
+        if (rank_out[i] < 0)
+            rank_out[i] = next_rank++;
+out:
+    free(prod);
+    free(indeg);
+    free(start);
+    free(heap);
+    free(edges);
+    free(fill);
+    return st;
 }

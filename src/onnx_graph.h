@@ -91,8 +91,16 @@ typedef struct wl_usage {
 int wl_graph_op_known(const wl_node *nd);
 
 /* Finds how the tensor called name is consumed, following Cast, Identity, Transpose, Reshape,
- * Squeeze/Unsqueeze, Flatten, Slice/Split/Concat and DequantizeLinear outputs (at most 8
- * hops), and a DequantizeLinear on a Gather's output (a quantized embedding table). */
+ * Squeeze/Unsqueeze, Flatten, Slice/Split/Concat, QuantizeLinear and DequantizeLinear outputs
+ * (at most 8 hops; a float weight through QuantizeLinear then DequantizeLinear is analyzed as
+ * stored), and a DequantizeLinear on a Gather's output (a quantized embedding table). */
 void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u);
+
+/* The rank of every node in a topological order of the data flow (node j after the nodes that
+ * produce its inputs; nested-graph nodes by the names they read), ties in file order, so a
+ * graph already sorted keeps its order and one that is not (the ONNX spec requires it, some
+ * exporters do not) is sorted. A cycle's nodes come last, in file order. rank_out has
+ * g->n_nodes entries (caller-owned). Fails only with WL_E_NOMEM. */
+WL_NODISCARD wl_status wl_graph_topo_ranks(const wl_graph *g, int64_t *rank_out, wl_err *err);
 
 #endif

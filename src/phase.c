@@ -44,25 +44,51 @@ static int has_usable_alpha(const wl_layer *l)
     return l->status == WL_LAYER_SUCCESS && isfinite(l->alpha) && l->alpha > 1.0;
 }
 
-const char *wl_phase_classify(const wl_layer *l)
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+const char *wl_phase_classify_why(const wl_layer *l, const char **why)
 {
+    const char *unused;
+    if (why == NULL)
+        why = &unused;
+    *why = NULL;
     double zero_share = wl_phase_zero_share(l);
-    if (isnan(zero_share))
+    if (isnan(zero_share)) {
+        *why = "no spectrum (non-finite weights or no eigenvalues)";
         return NULL;
+    }
     /* Rank-collapse: "ESD has large mass at lambda ~ 0". Checked first: the other criteria read
      * the few eigenvalues left above zero and mean nothing here. */
     if (zero_share >= WL_PHASE_ZERO_SHARE)
         return WL_PHASE_RANK_COLLAPSE;
 
+    /* The other five phases read the MP bulk edge against lambda_max, and on few eigenvalues
+     * both are noise: a Gaussian matrix's soft rank spreads over more than 0.2 below 48
+     * (tests/unit/test_phase_min_evals.c, docs/metrics.md). */
+    if (l->num_evals < WL_PHASE_MIN_EVALS) {
+        *why = "fewer than " STR(WL_PHASE_MIN_EVALS) " eigenvalues: too few to tell a phase";
+        return NULL;
+    }
+
     /* The other five phases are defined against the MP bulk. WeightWatcher marks a failed MP
      * fit with -1 in every MP column. */
-    if (!l->has_mp || !(l->sigma_mp > 0) || !(l->mp_softrank > 0) || l->num_spikes < 0)
+    if (!l->has_mp || !(l->sigma_mp > 0) || !(l->mp_softrank > 0) || l->num_spikes < 0) {
+        *why = l->has_mp ? "the Marchenko-Pastur fit failed" : "no Marchenko-Pastur fit";
         return NULL;
+    }
 
     /* Random-like: "ESD well-fit by MP with bulk edge lambda+": no eigenvalue beyond the edge
-     * plus its Tracy–Widom fluctuation (the definition of num_spikes, spec section 7). */
-    if (l->num_spikes == 0)
+     * plus its Tracy–Widom fluctuation (the definition of num_spikes, spec section 7). A
+     * power-law tail with alpha < 2 (WeightWatcher's "over-trained") says the opposite: the two
+     * fits disagree, and neither label is given rather than both. */
+    if (l->num_spikes == 0) {
+        if (has_usable_alpha(l) && l->alpha < 2.0) {
+            *why = "the fits disagree: no outlier beyond the MP bulk edge, but alpha < 2";
+            return NULL;
+        }
         return WL_PHASE_RANDOM_LIKE;
+    }
 
     /* Bleeding-out: "random-like, excluding eigenmass just above lambda+". mp_softrank is
      * lambda+ / lambda_max, so >= 0.5 means every outlier lies within 2 x the bulk edge. */
@@ -78,7 +104,19 @@ const char *wl_phase_classify(const wl_layer *l)
     int ht_tail = has_usable_alpha(l) && l->alpha <= WL_PHASE_HT_ALPHA && l->xmin >= l->bulk_max;
     if (spike_share <= WL_PHASE_FEW_SPIKES && !ht_tail)
         return WL_PHASE_BULK_SPIKES;
-    if (!has_usable_alpha(l))
+    if (!has_usable_alpha(l)) {
+        *why = "an outlier tail with no usable power-law fit";
         return NULL;
+    }
     return l->alpha <= WL_PHASE_HT_ALPHA ? WL_PHASE_HEAVY_TAILED : WL_PHASE_BULK_DECAY;
+}
+
+const char *wl_phase_classify(const wl_layer *l)
+{
+    return wl_phase_classify_why(l, NULL);
+}
+
+void wl_phase_assign(wl_layer *l)
+{
+    l->phase = wl_phase_classify_why(l, &l->phase_reason);
 }

@@ -25,6 +25,7 @@
 #define WL_PHASE_BLEED_SOFTRANK  0.5  /* bleeding-out: lambda_max < 2 x bulk edge */
 #define WL_PHASE_FEW_SPIKES      0.05 /* bulk+spikes: at most 5 % of eigenvalues are outliers */
 #define WL_PHASE_HT_ALPHA        4.0  /* heavy-tailed: tail exponent at most 4 (MHT/VHT) */
+#define WL_PHASE_MIN_EVALS       48   /* fewer eigenvalues: no phase (tests/unit/test_phase_min_evals.c) */
 
 /* The share of the layer's eigenvalues that are numerically zero: weak_rank_loss / num_evals,
  * or, when the whole spectrum lies below the absolute 1e-6 cut (a layer of tiny weights, where
@@ -35,10 +36,17 @@ double wl_phase_zero_share(const wl_layer *l);
 
 /* Classifies one analyzed layer into the 5+1 phases. Returns one of the WL_PHASE_* strings
  * (static, never freed), or NULL when the layer cannot be classified: non-finite weights, no
- * eigenvalues, no Marchenko–Pastur fit (l->has_mp == 0 or the MP fit failed), or a spectrum
+ * eigenvalues, fewer than WL_PHASE_MIN_EVALS eigenvalues, no Marchenko–Pastur fit (l->has_mp == 0 or the MP fit failed), or a spectrum
  * with an extended outlier tail but no usable power-law fit. Rank collapse needs no MP fit.
  * Reads only l; never fails otherwise. */
 const char *wl_phase_classify(const wl_layer *l);
+
+/* wl_phase_classify, and when it returns NULL, *why (if why is not NULL) gets the reason, a
+ * static sentence ("fewer than 48 eigenvalues: too few to tell a phase"); NULL otherwise. */
+const char *wl_phase_classify_why(const wl_layer *l, const char **why);
+
+/* Sets l->phase and l->phase_reason from l's metrics. */
+void wl_phase_assign(wl_layer *l);
 
 /* The phase names in order (random-like ... rank-collapse); *n_out gets the count (6). */
 const char *const *wl_phase_names(size_t *n_out);

@@ -94,6 +94,12 @@ void wl_report_reasons_str(const wl_report_coverage *c, char *buf, size_t size);
 const wl_layer *wl_report_layer_of(const wl_report *r, const wl_finding *f);
 /* "512x256" */
 void wl_report_shape_str(const int64_t *shape, int rank, char *buf, size_t size);
+/* s cut in the middle to at most width characters ("StatefulPar...conv2d_9/Conv2D:0"), so both
+ * the scope and the tensor stay readable; s itself when it fits. Text tables only: JSON and CSV
+ * keep full names. buf gets at most size - 1 bytes. */
+void wl_report_ellipsize(const char *s, size_t width, char *buf, size_t size);
+#define WL_REPORT_DEFAULT_WIDTH 132 /* text tables when the output is not a terminal */
+
 /* Fixed-precision number for text reports: %.4f, scientific outside [1e-3, 1e6), inf/nan. */
 void wl_report_num(double v, char *buf, size_t size);
 

@@ -157,6 +157,17 @@ void wl_report_shape_str(const int64_t *shape, int rank, char *buf, size_t size)
                                 (long long)shape[i]);
 }
 
+void wl_report_ellipsize(const char *s, size_t width, char *buf, size_t size)
+{
+    size_t len = strlen(s);
+    if (len <= width || width < 5) {
+        snprintf(buf, size, "%s", s);
+        return;
+    }
+    size_t keep = width - 3, head = keep * 2 / 5, tail = keep - head; /* the end names the tensor */
+    snprintf(buf, size, "%.*s...%s", (int)head, s, s + len - tail);
+}
+
 void wl_report_num(double v, char *buf, size_t size)
 {
     if (isnan(v))

@@ -213,6 +213,7 @@ static size_t index_find(const key_idx *ix, size_t n, const char *key)
 /* What the page needs about one model besides its analysis. */
 typedef struct model_view {
     const wl_html_model *m;
+    const wl_comparison *cmp; /* base vs candidate pairs (compare.h), or NULL */
     key_idx *ix;           /* layers by key */
     size_t *finding_layer; /* per finding: its layer index, or (size_t)-1 */
     int *worst;            /* per layer: worst shown severity (0 none) */
@@ -493,6 +494,28 @@ static void coverage(FILE *f, const wl_html_report *r)
     coverage_one(f, r->base ? "candidate" : "model", r->model.analysis);
     if (r->base)
         coverage_one(f, "base", r->base->analysis);
+    if (r->base && r->cmp) { /* how the layers were paired, and which were not */
+        char line[600];
+        wl_compare_matching_line(r->cmp, line, sizeof line);
+        fputs("<p><b>Layers matched:</b> ", f);
+        esc(f, line);
+        fputs(".</p>\n", f);
+        int any = 0;
+        for (size_t i = 0; i < r->cmp->n_layers; i++) {
+            const wl_cmp_layer *l = &r->cmp->layers[i];
+            if (l->match != WL_CMP_ADDED && l->match != WL_CMP_REMOVED && !l->is_reshaped)
+                continue;
+            fputs(any ? "" : "<p>Not matched:</p><ul class=\"meta\">", f);
+            any = 1;
+            fputs("<li>", f);
+            fputs(l->is_reshaped ? "reshaped " : l->match == WL_CMP_REMOVED ? "base only " : "candidate only ", f);
+            fputs("<code>", f);
+            esc(f, l->base ? l->base->id : l->cand->id);
+            fputs("</code></li>", f);
+        }
+        if (any)
+            fputs("</ul>\n", f);
+    }
     fputs("</div>\n", f);
 }
 
@@ -510,6 +533,22 @@ static int cmp_fsort(const void *a, const void *b)
     return (x->k > y->k) - (x->k < y->k);
 }
 
+/* The row of cmp whose candidate (side 1) or base (side 0) layer is l, or NULL. */
+static const wl_cmp_layer *row_of(const wl_comparison *cmp, const wl_layer *l, int side)
+{
+    for (size_t i = 0; cmp && l && i < cmp->n_layers; i++)
+        if ((side ? cmp->layers[i].cand : cmp->layers[i].base) == l)
+            return &cmp->layers[i];
+    return NULL;
+}
+
+/* The base layer paired with candidate layer l, or NULL. */
+static const wl_layer *base_of(const wl_comparison *cmp, const wl_layer *l)
+{
+    const wl_cmp_layer *row = row_of(cmp, l, 1);
+    return row ? row->base : NULL;
+}
+
 /* A link to the page section of finding k of v: the candidate's layer-N, or for a base finding
  * the candidate layer with the same id, else the base-only section base-layer-N. */
 static void layer_link(FILE *f, const model_view *v, const model_view *cand, size_t k)
@@ -519,9 +558,9 @@ static void layer_link(FILE *f, const model_view *v, const model_view *cand, siz
     const char *prefix = "layer-";
     if (i != (size_t)-1 && v != cand) {
         const wl_analysis *ca = cand->m->analysis;
-        size_t c = index_find(cand->ix, ca->n_layers, key_of(&v->m->analysis->layers[i]));
-        if (c != (size_t)-1)
-            i = c;
+        const wl_cmp_layer *row = row_of(v->cmp, &v->m->analysis->layers[i], 0);
+        if (row && row->cand)
+            i = (size_t)(row->cand - ca->layers);
         else
             prefix = "base-layer-";
     }
@@ -634,12 +673,10 @@ static wl_status alpha_charts(FILE *f, const wl_html_report *r, const model_view
         va[i] = alpha_of(l);
         vw[i] = alpha_w_of(l);
         ba[i] = bw[i] = NAN;
-        if (bv) {
-            size_t j = index_find(bv->ix, r->base->analysis->n_layers, key_of(l));
-            if (j != (size_t)-1) {
-                ba[i] = alpha_of(&r->base->analysis->layers[j]);
-                bw[i] = alpha_w_of(&r->base->analysis->layers[j]);
-            }
+        const wl_layer *b = bv ? base_of(r->cmp, l) : NULL;
+        if (b) {
+            ba[i] = alpha_of(b);
+            bw[i] = alpha_w_of(b);
         }
     }
     wl_plot_series sa[2] = {{"\xCE\xB1", va, "#4c78a8", 0}, {"\xCE\xB1 (base)", ba, "#4c78a8", 1}};
@@ -721,7 +758,8 @@ static wl_status layer_table(FILE *f, const wl_html_report *r, const model_view 
           "<th data-type=\"num\">\xCE\xB1</th>",
           f);
     if (bv)
-        fputs("<th data-type=\"num\">\xCE\xB1 base</th><th data-type=\"num\">\xCE\x94\xCE\xB1</th>",
+        fputs("<th data-type=\"num\">\xCE\xB1 base</th><th data-type=\"num\">\xCE\x94\xCE\xB1</th>"
+              "<th>match</th>",
               f);
     fputs("<th data-type=\"num\">\xCE\xB1\xCC\x82</th><th data-type=\"num\">D</th>"
           "<th data-type=\"num\">\xCE\xBBmax</th><th data-type=\"num\">tail</th>"
@@ -745,10 +783,12 @@ static wl_status layer_table(FILE *f, const wl_html_report *r, const model_view 
         double al = alpha_of(l);
         num_cell(f, al);
         if (bv) {
-            size_t j = index_find(bv->ix, r->base->analysis->n_layers, key_of(l));
-            double b = j != (size_t)-1 ? alpha_of(&r->base->analysis->layers[j]) : NAN;
+            const wl_cmp_layer *row = row_of(r->cmp, l, 1);
+            double b = row && row->base ? alpha_of(row->base) : NAN;
             num_cell(f, b);
             num_cell(f, al - b);
+            fprintf(f, "<td>%s</td>",
+                    !row ? "-" : row->is_reshaped ? "reshaped" : wl_cmp_match_name(row->match));
         }
         num_cell(f, alpha_w_of(l));
         num_cell(f, l->status == WL_LAYER_SUCCESS ? l->D : NAN);
@@ -847,10 +887,8 @@ static wl_status layer_plots(FILE *f, const wl_html_report *r, const model_view 
     for (size_t i = 0; i < a->n_layers && st == WL_OK && !ferror(f); i++) {
         const wl_layer *l = &a->layers[i];
         const wl_layer *b = NULL;
-        if (bv) {
-            size_t j = index_find(bv->ix, r->base->analysis->n_layers, key_of(l));
-            b = j != (size_t)-1 ? &r->base->analysis->layers[j] : NULL;
-        }
+        if (bv)
+            b = base_of(r->cmp, l);
         fprintf(f, "<section class=\"card layer sev-%d\" id=\"layer-%zu\"><h3>%zu. ", cv->worst[i],
                 i, i);
         esc(f, l->name);
@@ -888,7 +926,7 @@ static wl_status layer_plots(FILE *f, const wl_html_report *r, const model_view 
                 if (b)
                     st = plot_status(wl_plot_esd_svg(f, b, kind, &ob, &perr), &perr, err);
                 else
-                    missing(f, "no layer with this id in the base model");
+                    missing(f, "no layer of the base model pairs with this one");
                 if (st == WL_OK)
                     st = plot_status(wl_plot_esd_svg(f, l, kind, &oc, &perr), &perr, err);
             }
@@ -903,7 +941,8 @@ static wl_status layer_plots(FILE *f, const wl_html_report *r, const model_view 
         int any = 0;
         for (size_t j = 0; j < ba->n_layers && st == WL_OK; j++) {
             const wl_layer *b = &ba->layers[j];
-            if (index_find(cv->ix, a->n_layers, key_of(b)) != (size_t)-1)
+            const wl_cmp_layer *row = row_of(r->cmp, b, 0);
+            if (row && row->cand)
                 continue;
             if (!any)
                 fputs("<h2 id=\"base-only\">Layers only in the base model</h2>\n", f);
@@ -936,6 +975,7 @@ wl_status wl_report_html_write(FILE *f, const wl_html_report *r, wl_err *err)
         view_free(&cv);
         return WL_FAIL(err, WL_E_NOMEM, "out of memory indexing the layers of %s", r->base->path);
     }
+    cv.cmp = bv.cmp = r->cmp;
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
           "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"

@@ -13,6 +13,7 @@
 #ifndef WL_REPORT_HTML_H
 #define WL_REPORT_HTML_H
 
+#include "compare.h"
 #include "report.h"
 #include "rules.h"
 #include "weightlint.h"
@@ -32,11 +33,13 @@ typedef struct wl_html_report {
     wl_html_model model;       /* the candidate */
     const wl_html_model *base; /* --compare BASE, or NULL */
     wl_severity fail_on;       /* for the verdict: would `check --fail-on` fail? */
+    const wl_comparison *cmp;  /* with base: base vs model by compare's matcher (compare.h),
+                                  borrowed; NULL pairs nothing */
 } wl_html_report;
 
 /*
- * Writes the page to f. Layers of the base are matched to the candidate's by id (wl_layer.id,
- * else the tensor name). Fails with WL_E_IO when f reports a write error and WL_E_NOMEM when
+ * Writes the page to f. Layers of the base are paired with the candidate's as r->cmp pairs them
+ * (the matcher of `weightlint compare`: id, graph place, name, shape and graph order). Fails with WL_E_IO when f reports a write error and WL_E_NOMEM when
  * the page's index tables cannot be allocated. Deterministic: the same input gives the same
  * bytes (no timestamps).
  */

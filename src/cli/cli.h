@@ -24,6 +24,11 @@ void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Shared option values (cli_args.c): each prints "weightlint: error: --opt 'x': expected ..."
  * and returns -1 on a bad value, 0 with *out set otherwise. */
+/* The width text tables fit: when stdout is a terminal, $COLUMNS if set and sane, else the
+ * terminal's (TIOCGWINSZ); otherwise WL_REPORT_DEFAULT_WIDTH, so that piped output and golden
+ * files do not depend on the terminal. */
+size_t cli_term_width(void);
+
 int cli_parse_seed(const char *arg, uint64_t *out);
 int cli_parse_threads(const char *arg, int *out);
 int cli_parse_compat(const char *arg, wl_compat *out);

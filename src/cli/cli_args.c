@@ -4,12 +4,15 @@
  * and returns nonzero, so every command rejects bad values with the same words.
  */
 #include "cli.h"
+#include "report.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 int cli_parse_seed(const char *arg, uint64_t *out)
 {
@@ -66,4 +69,19 @@ int cli_config_xor_preset(const char *config, const char *preset)
     cli_error("--config and --preset cannot be combined (a rules file can say 'extends: %s')",
               preset);
     return -1;
+}
+
+size_t cli_term_width(void)
+{
+    if (!isatty(STDOUT_FILENO))
+        return WL_REPORT_DEFAULT_WIDTH;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long v = env ? strtol(env, &end, 10) : 0;
+    if (env && *env && *end == '\0' && v >= 40 && v <= 10000)
+        return (size_t)v;
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+        return ws.ws_col;
+    return WL_REPORT_DEFAULT_WIDTH;
 }

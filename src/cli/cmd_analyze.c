@@ -94,8 +94,24 @@ static void on_progress(void *ctx, const char *layer, size_t done, size_t total)
 
 /* ------------------------------------------------------------------ text */
 
+/* The text table's columns take their width from the data; the name column what the terminal
+ * width leaves (at least 32), longer names cut in the middle (JSON and CSV keep them whole). */
 static void write_text(FILE *out, const wl_analysis *a)
 {
+    int wn = 4, ws = 5;
+    for (size_t i = 0; i < a->n_layers; i++) {
+        char shape[64];
+        wl_report_shape_str(a->layers[i].shape, a->layers[i].rank, shape, sizeof shape);
+        if ((int)strlen(a->layers[i].name) > wn)
+            wn = (int)strlen(a->layers[i].name);
+        if ((int)strlen(shape) > ws)
+            ws = (int)strlen(shape);
+    }
+    int width = (int)(out == stdout ? cli_term_width() : WL_REPORT_DEFAULT_WIDTH);
+    int room = width - (2 + 1 + ws + 63 + 14); /* the numbers, and a 14-column status */
+    if (wn > (room > 32 ? room : 32))
+        wn = room > 32 ? room : 32;
+    char cut[1024];
     fprintf(out, "%s  (%s mode; %zu tensors: %zu analyzed, %zu skipped, %zu fit failed, %zu "
                  "non-finite)%s\n",
             a->path, a->compat == WL_COMPAT_WW ? "--compat ww" : "default", a->n_tensors,
@@ -104,14 +120,15 @@ static void write_text(FILE *out, const wl_analysis *a)
     if (a->n_layers == 0) {
         fprintf(out, "  no layer analyzed: every tensor was skipped (reasons below)\n");
     } else {
-        fprintf(out, "  %-32s %-14s %8s %9s %8s %10s %5s %9s %6s  %s\n", "name", "shape", "alpha",
-                "alpha_w", "D", "lambda_max", "spk", "stab_rank", "mp_sr", "status");
+        fprintf(out, "  %-*s %-*s %8s %9s %8s %10s %5s %9s %6s  %s\n", wn, "name", ws, "shape",
+                "alpha", "alpha_w", "D", "lambda_max", "spk", "stab_rank", "mp_sr", "status");
         for (size_t i = 0; i < a->n_layers; i++) {
             const wl_layer *l = &a->layers[i];
             char shape[64], al[24], aw[24], d[24], lm[24], sr[24], mp[24];
             wl_report_shape_str(l->shape, l->rank, shape, sizeof shape);
+            wl_report_ellipsize(l->name, (size_t)wn, cut, sizeof cut);
             if (l->status == WL_LAYER_NONFINITE) {
-                fprintf(out, "  %-32s %-14s  non-finite weight %g at flat index %llu\n", l->name,
+                fprintf(out, "  %-*s %-*s  non-finite weight %g at flat index %llu\n", wn, cut, ws,
                         shape, l->nonfinite_value, (unsigned long long)l->nonfinite_index);
                 continue;
             }
@@ -130,9 +147,10 @@ static void write_text(FILE *out, const wl_analysis *a)
                 snprintf(spk, sizeof spk, "-");
             else
                 snprintf(spk, sizeof spk, "%lld", (long long)l->num_pl_spikes);
-            fprintf(out, "  %-32s %-14s %8s %9s %8s %10s %5s %9s %6s  %s%s%s\n", l->name,
+            fprintf(out, "  %-*s %-*s %8s %9s %8s %10s %5s %9s %6s  %s%s%s\n", wn, cut, ws,
                     shape, al, aw, d, lm, spk, sr, mp, st,
-                    l->phase ? (st[0] ? ", " : "") : "", l->phase ? l->phase : "");
+                    l->phase ? (st[0] ? ", " : "") : "",
+                    l->phase ? l->phase : st[0] ? "" : "-"); /* no phase: JSON phase_reason */
         }
     }
     const wl_summary *s = &a->summary;
@@ -258,6 +276,10 @@ static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
         wl_json_string(j, l->op_type);
         wl_json_key(j, "dequantized");
         wl_json_bool(j, l->dequantized);
+        wl_json_key(j, "input_index");
+        wl_json_int(j, l->input_index);
+        wl_json_key(j, "depth"); /* the consuming node's topological rank: rows are in it */
+        wl_json_int(j, l->depth);
     }
     if (l->status_reason[0]) {
         wl_json_key(j, "status_reason");
@@ -294,6 +316,10 @@ static void json_layer(wl_json *j, const wl_analysis *a, const wl_layer *l)
             wl_json_int(j, col_int(l, cd));
         else
             wl_json_string(j, col_str(l, cd));
+    }
+    if (l->phase == NULL && l->phase_reason != NULL) {
+        wl_json_key(j, "phase_reason");
+        wl_json_string(j, l->phase_reason);
     }
     wl_json_end_object(j);
 }

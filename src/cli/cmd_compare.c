@@ -348,6 +348,7 @@ int cli_compare_main(int argc, char **argv)
         .fail_on_regression = o.fail_on_regression,
         .show_all = o.show_all,
         .max_rows = o.max_rows,
+        .width = cli_term_width(),
         .exit_code = rc,
     };
     if (o.output) {

@@ -325,6 +325,7 @@ int cli_report_main(int argc, char **argv)
     char *source = NULL;
     wl_analysis *a = NULL, *b = NULL;
     wl_findings fa = {0}, fb = {0};
+    wl_comparison *cmp = NULL;
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? WL_EXIT_OK : rc;
@@ -347,17 +348,30 @@ int cli_report_main(int argc, char **argv)
     if (rc != WL_EXIT_OK)
         goto out;
 
+    if (b) { /* the layers are paired exactly as `weightlint compare` pairs them */
+        wl_compare_cfg cfg;
+        wl_err err;
+        wl_err_clear(&err);
+        if (wl_compare_cfg_from_rules(rules, &cfg, &err) != WL_OK ||
+            wl_compare_new(b, a, &cfg, &cmp, &err) != WL_OK) {
+            cli_error("%s", err.msg);
+            rc = wl_status_exit_code(err.code);
+            goto out;
+        }
+    }
     wl_html_model base = {o.base, source, b, &fb};
     wl_html_report rep = {
         .model = {o.model, source, a, &fa},
         .base = o.base ? &base : NULL,
         .fail_on = o.fail_on,
+        .cmp = cmp,
     };
     rc = write_atomic(o.output, &rep);
     if (rc == WL_EXIT_OK && o.svg_dir)
         rc = write_svgs(o.svg_dir, a);
 
 out:
+    wl_comparison_free(cmp);
     wl_findings_clear(&fa);
     wl_findings_clear(&fb);
     wl_analysis_free(a);

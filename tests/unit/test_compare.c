@@ -24,6 +24,9 @@ static wl_layer layer(const char *id, int64_t rows, int64_t cols, double alpha)
     l.rank = 2;
     l.shape[0] = rows;
     l.shape[1] = cols;
+    l.N = rows > cols ? rows : cols; /* the logical shape the matcher compares */
+    l.M = rows > cols ? cols : rows;
+    l.rf = 1;
     l.layer_type = "dense";
     l.status = WL_LAYER_SUCCESS;
     l.alpha = alpha;
@@ -33,6 +36,7 @@ static wl_layer layer(const char *id, int64_t rows, int64_t cols, double alpha)
     l.log_norm = 3.0;
     l.D = 0.05;
     l.num_pl_spikes = 50;
+    l.sigma = (alpha - 1) / sqrt(50.0); /* WeightWatcher's standard error of alpha */
     l.num_evals = 256;
     l.has_mp = 1;
     l.num_spikes = 12;
@@ -82,7 +86,12 @@ static void test_identical(void **state)
     wl_comparison_free(cmp);
     cmp = compare(&b, &c, &cfg);
     assert_int_equal(cmp->verdict, WL_VERDICT_UNCHANGED);
+    /* nor one within the relative change tolerance (1e-3: an fp16 copy) */
     lc[1].alpha += 1e-3;
+    wl_comparison_free(cmp);
+    cmp = compare(&b, &c, &cfg);
+    assert_int_equal(cmp->verdict, WL_VERDICT_UNCHANGED);
+    lc[1].alpha += 1e-2;
     wl_comparison_free(cmp);
     cmp = compare(&b, &c, &cfg);
     assert_int_equal(cmp->verdict, WL_VERDICT_CHANGED);
@@ -91,7 +100,7 @@ static void test_identical(void **state)
     wl_comparison_free(cmp);
 }
 
-static void test_match_by_position(void **state)
+static void test_match_by_order(void **state)
 {
     (void)state;
     /* a re-export renumbers the tensors: same shapes in the same order */
@@ -104,14 +113,73 @@ static void test_match_by_position(void **state)
     wl_compare_cfg_init(&cfg);
     wl_comparison *cmp = compare(&b, &c, &cfg);
     assert_int_equal(cmp->n_by_id, 2);
-    assert_int_equal(cmp->n_by_position, 2);
+    assert_int_equal(cmp->n_by_order, 2);
     assert_false(cmp->is_same_layout);
     assert_true(cmp->is_comparable);
     /* the k-th 32x32 layer pairs with the k-th */
     assert_ptr_equal(cmp->layers[1].cand, &lc[1]);
     assert_ptr_equal(cmp->layers[2].cand, &lc[2]);
-    assert_int_equal(cmp->layers[2].match, WL_CMP_BY_POSITION);
+    assert_int_equal(cmp->layers[2].match, WL_CMP_BY_ORDER);
     assert_int_equal(cmp->layers[2].cells[WL_CMP_ALPHA].state, WL_CMP_CHANGED);
+    wl_comparison_free(cmp);
+}
+
+/* The issue's quantized-export case: the quantizer renames every weight "<w>_quantized", swaps
+ * Conv for QLinearConv (weight at input 3) in a node "<n>_quant" and lists the tensors in
+ * another order. Pairing follows the graph, never the tensor list. */
+static void test_match_by_graph_and_name(void **state)
+{
+    (void)state;
+    wl_layer lb[] = {layer("Conv2D_42/filter:0", 64, 64, 3), layer("Conv2D_43/filter:0", 64, 64, 4)};
+    wl_layer lc[] = {layer("Conv2D_43/filter:0_quantized", 64, 64, 4),
+                     layer("Conv2D_42/filter:0_quantized", 64, 64, 3)};
+    static char nodes[4][24] = {"Conv2D_42", "Conv2D_43", "Conv2D_43_quant", "Conv2D_42_quant"};
+    for (int i = 0; i < 2; i++) {
+        lb[i].node_name = nodes[i];
+        lb[i].op_type = (char *)(uintptr_t) "Conv";
+        lb[i].input_index = 1;
+        lb[i].depth = 10 - i; /* graph order is the reverse of the list: 43 runs first */
+        lc[i].node_name = nodes[2 + i];
+        lc[i].op_type = (char *)(uintptr_t) "QLinearConv";
+        lc[i].input_index = 3;
+        lc[i].depth = 20 + i;
+    }
+    wl_analysis b = model("b.onnx", lb, 2), c = model("c.onnx", lc, 2);
+    wl_compare_cfg cfg;
+    wl_compare_cfg_init(&cfg);
+    wl_comparison *cmp = compare(&b, &c, &cfg);
+    assert_int_equal(cmp->n_by_graph, 2);
+    assert_ptr_equal(cmp->layers[0].cand, &lc[1]);
+    assert_ptr_equal(cmp->layers[1].cand, &lc[0]);
+    assert_int_equal(cmp->layers[0].match, WL_CMP_BY_GRAPH);
+    assert_int_equal(cmp->n_regressions, 0);
+    assert_int_equal(cmp->verdict, WL_VERDICT_UNCHANGED);
+    wl_comparison_free(cmp);
+    /* without graph places (--compat ww), the stripped names still pair them */
+    for (int i = 0; i < 2; i++) {
+        lb[i].node_name = lc[i].node_name = NULL;
+        lb[i].depth = lc[i].depth = -1;
+    }
+    cmp = compare(&b, &c, &cfg);
+    assert_int_equal(cmp->n_by_name, 2);
+    assert_ptr_equal(cmp->layers[0].cand, &lc[1]);
+    assert_int_equal(cmp->layers[1].match, WL_CMP_BY_NAME);
+    wl_comparison_free(cmp);
+    /* ... and with neither, nothing is paired by list position: they are unmatched */
+    lc[0].name = lc[0].id = (char *)(uintptr_t) "x";
+    lc[1].name = lc[1].id = (char *)(uintptr_t) "y";
+    cmp = compare(&b, &c, &cfg);
+    assert_int_equal(cmp->n_matched, 0);
+    assert_int_equal(cmp->verdict, WL_VERDICT_NOT_COMPARABLE);
+    wl_comparison_free(cmp);
+    /* by shape and graph order: the k-th of a shape in topological order */
+    for (int i = 0; i < 2; i++) {
+        lb[i].depth = 10 - i;
+        lc[i].depth = 20 + i;
+    }
+    cmp = compare(&b, &c, &cfg);
+    assert_int_equal(cmp->n_by_order, 2);
+    assert_ptr_equal(cmp->layers[1].cand, &lc[0]); /* base depth 9 with candidate depth 20 */
     wl_comparison_free(cmp);
 }
 
@@ -190,9 +258,11 @@ static void test_phase(void **state)
                      layer("d", 64, 32, 3)};
     wl_layer lc[] = {layer("a", 64, 32, 3), layer("b", 64, 32, 3), layer("c", 64, 32, 3),
                      layer("d", 64, 32, 3)};
-    lc[0].phase = WL_PHASE_BULK_SPIKES; /* towards random-like */
+    lc[0].phase = WL_PHASE_BULK_SPIKES; /* towards random-like, alpha beyond its noise */
+    lc[0].alpha = 4.5;
     lc[1].phase = WL_PHASE_RANK_COLLAPSE;
     lb[2].phase = WL_PHASE_BLEEDING_OUT; /* bleeding-out -> heavy-tailed: improved */
+    lc[2].alpha = 4.5;
     lb[3].phase = WL_PHASE_RANK_COLLAPSE;
     lc[3].phase = WL_PHASE_RANDOM_LIKE; /* rank-collapse -> random-like: still a regression */
     wl_analysis b = model("b.onnx", lb, 4), c = model("c.onnx", lc, 4);
@@ -268,7 +338,28 @@ static void test_gates(void **state)
     wl_compare_cfg cfg;
     wl_compare_cfg_init(&cfg);
     cfg.layer_gate[WL_CMP_ALPHA] = (wl_cmp_gate){WL_CMP_DIR_INCREASE, 0.3, 0};
+    /* 3 -> 3.4 with standard errors 0.28 and 0.34: within alpha's noise (1 sigma = 0.44) */
     wl_comparison *cmp = compare(&b, &c, &cfg);
+    assert_int_equal(cmp->layers[0].cells[WL_CMP_ALPHA].state, WL_CMP_CHANGED);
+    assert_non_null(strstr(cmp->layers[0].cells[WL_CMP_ALPHA].why, "within noise"));
+    wl_comparison_free(cmp);
+    /* an unreliable fit on either side never makes an alpha regression */
+    cfg.alpha_sigmas = 0;
+    lc[0].D = 0.4;
+    cmp = compare(&b, &c, &cfg);
+    assert_int_equal(cmp->layers[0].cells[WL_CMP_ALPHA].state, WL_CMP_CHANGED);
+    assert_non_null(strstr(cmp->layers[0].cells[WL_CMP_ALPHA].why, "unreliable in the candidate"));
+    /* and D = 0.4 is beyond the hysteresis band (0.2 x 1.25): the fit regressed */
+    assert_int_equal(cmp->layers[0].cells[WL_CMP_FIT].state, WL_CMP_REGRESSED);
+    wl_comparison_free(cmp);
+    lc[0].D = 0.22; /* unreliable, but within the band: not counted */
+    cmp = compare(&b, &c, &cfg);
+    assert_int_equal(cmp->layers[0].cells[WL_CMP_FIT].state, WL_CMP_CHANGED);
+    assert_non_null(strstr(cmp->layers[0].cells[WL_CMP_FIT].why, "hysteresis"));
+    wl_comparison_free(cmp);
+    lc[0].D = 0.05;
+    /* without the noise rule, the plain gate */
+    cmp = compare(&b, &c, &cfg);
     assert_int_equal(cmp->layers[0].cells[WL_CMP_ALPHA].state, WL_CMP_REGRESSED);
     assert_non_null(strstr(cmp->layers[0].cells[WL_CMP_ALPHA].why, "rose by 0.4000"));
     assert_int_equal(cmp->layers[1].cells[WL_CMP_ALPHA].state, WL_CMP_CHANGED);
@@ -482,7 +573,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identical),
-        cmocka_unit_test(test_match_by_position),
+        cmocka_unit_test(test_match_by_order),
+        cmocka_unit_test(test_match_by_graph_and_name),
         cmocka_unit_test(test_structure),
         cmocka_unit_test(test_alpha_range),
         cmocka_unit_test(test_phase),

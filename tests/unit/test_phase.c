@@ -51,8 +51,9 @@ static const layer_case conformance[] = {
     /* mlp3 / conv: N(0, 1/fan_in) Gaussian weights */
     {"fc1.weight", 300, 7.9746, 1.8367, 0, 1.0237, 0.99, 2.6451, 2.5839, 0, 0, 0,
      WL_PHASE_RANDOM_LIKE},
-    {"fc3.weight", 10, 5.2639, 1.0093, 0, 1.0515, 0.98, 2.0107, 1.9123, 0, 0, 0,
-     WL_PHASE_RANDOM_LIKE},
+    /* 10 eigenvalues: random-like for WeightWatcher, too few for a phase here
+     * (WL_PHASE_MIN_EVALS, test_phase_min_evals.c) */
+    {"fc3.weight", 10, 5.2639, 1.0093, 0, 1.0515, 0.98, 2.0107, 1.9123, 0, 0, 0, NULL},
     {"conv2.weight", 400, 22.7239, 0.0797, 0, 0.9598, 0.95, 0.0888, 0.0925, 0, 0, 0,
      WL_PHASE_RANDOM_LIKE},
     /* Gaussian conv with one eigenvalue just past the edge */
@@ -82,8 +83,7 @@ static const layer_case conformance[] = {
      WL_PHASE_RANDOM_LIKE},
     /* all eigenvalues equal: alpha = inf, the MP fit puts every one "above" the edge */
     {"identity.weight", 30, INFINITY, 1.0, 30, 0.4400, 0.3317, 0.4400, 1.0, 0, 0, 0, NULL},
-    {"int64.table", 16, 2.2627, 37.93, 0, 1.18, 0.9919, 235.38, 199.48, 0, 0, 0,
-     WL_PHASE_RANDOM_LIKE},
+    {"int64.table", 16, 2.2627, 37.93, 0, 1.18, 0.9919, 235.38, 199.48, 0, 0, 0, NULL},
 };
 
 static void test_conformance_layers(void **state)
@@ -160,6 +160,28 @@ static void test_unclassifiable(void **state)
     assert_null(wl_phase_classify(NULL));
 }
 
+/* Below WL_PHASE_MIN_EVALS: no phase, and a reason; and never random-like with alpha < 2. */
+static void test_min_evals_and_contradiction(void **state)
+{
+    (void)state;
+    layer_case c = {"small", WL_PHASE_MIN_EVALS - 1, 3.0, 1.0, 0, 1.0, 1.0, 2.0, 2.0,
+                    0, 0, 0, NULL};
+    wl_layer l = make_layer(&c);
+    const char *why = NULL;
+    assert_null(wl_phase_classify_why(&l, &why));
+    assert_non_null(why);
+    assert_non_null(strstr(why, "fewer than 48 eigenvalues"));
+    l.num_evals = WL_PHASE_MIN_EVALS;
+    assert_string_equal(wl_phase_classify_why(&l, &why), WL_PHASE_RANDOM_LIKE);
+    assert_null(why);
+    l.alpha = 1.8; /* "over-trained" by WeightWatcher's warning: no random-like beside it */
+    assert_null(wl_phase_classify_why(&l, &why));
+    assert_non_null(strstr(why, "disagree"));
+    wl_phase_assign(&l);
+    assert_null(l.phase);
+    assert_ptr_equal(l.phase_reason, why);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -177,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_branches),
         cmocka_unit_test(test_unclassifiable),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_min_evals_and_contradiction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
