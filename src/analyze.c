@@ -1144,6 +1144,8 @@ static int cmp_graph_order(const void *x, const void *y)
 static wl_status sort_graph_order(growable *layers, wl_err *err)
 {
     size_t n = layers->n;
+    if (n < 2)
+        return WL_OK;
     order_key *k = malloc((n ? n : 1) * sizeof *k);
     wl_layer *sorted = malloc((n ? n : 1) * sizeof *sorted);
     if (!k || !sorted) {

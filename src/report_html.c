@@ -66,7 +66,12 @@ static const char css[] =
     ".explain p,.explain ul{margin:6px 0}.delta-up{color:#b71c1c}.delta-down{color:#1b5e20}"
     "ul.findings{margin:6px 0;padding-left:18px}"
     "details summary{cursor:pointer;color:#1565c0}"
-    "footer{color:#777;font-size:12px;margin-top:30px}";
+    "footer{color:#777;font-size:12px;margin-top:30px}"
+    /* the layer table (16 columns with --compare) fits 1240 px: long names wrap anywhere,
+     * headers wrap, badges do not */
+    "table.layers{font-size:12px}table.layers th,table.layers td{padding:3px 4px}"
+    "table.layers th{white-space:normal}table.layers td:nth-child(2){word-break:break-all;"
+    "min-width:10em}.phase{white-space:nowrap}";
 
 /* Sorts a table's body by the clicked column: numbers by data-v (empty last), text otherwise. */
 static const char script[] =

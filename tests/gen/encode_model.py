@@ -15,7 +15,8 @@ From IN (a Gemm MLP such as examples/fashion_mlp_trained.onnx) writes to OUTDIR:
   mlp-qlinear.onnx         QLinearMatMul nodes "<n>_quant", weights [in, out] uint8
   mlp-int8-dynamic.onnx    MatMulInteger nodes "<n>_quant" (DynamicQuantizeLinear on the input)
 and the same trained weights reshaped into convolution kernels (fc1 [512, 784] -> [128, 64, 7, 7],
-fc2 [256, 512] -> [128, 64, 4, 4]):
+fc2 [256, 512] -> [128, 64, 4, 4], fc1 transposed -> [128, 64, 7, 7]: two kernels of one shape),
+the fp32 base listing its initializers in reverse name order:
   conv.onnx, conv-fp16.onnx, conv-qdq-channel.onnx, conv-qlinear.onnx, conv-int8-dynamic.onnx
 Every quantized file lists its initializers in node order, the base in name order. Deterministic.
 Needs python3-onnx and numpy.
@@ -158,7 +159,9 @@ def main():
 
     # --- a conv model of the same trained weights
     kern = {"conv1.weight": W[layers[0][1]].reshape(128, 64, 7, 7),
-            "conv2.weight": W[layers[1][1]].reshape(128, 64, 4, 4)}
+            "conv2.weight": W[layers[1][1]].reshape(128, 64, 4, 4),
+            # same shape as conv1, another matrix: list-order pairing would swap the two
+            "conv3.weight": np.ascontiguousarray(W[layers[0][1]].T).reshape(128, 64, 7, 7)}
     cin = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 64, 32, 32])
     cout = helper.make_tensor_value_info("features", TensorProto.FLOAT, None)
 
@@ -166,10 +169,11 @@ def main():
         nodes, inits, x = [], [], "image"
         for i, (w, k) in enumerate(sorted(kern.items())):
             node, y = f"conv{i + 1}", f"conv{i + 1}_out"
-            if i == 1:  # 128 -> 64 channels between the two
-                inits.append(t("proj.weight", np.eye(64, 128, dtype=np.float32).reshape(64, 128, 1, 1)))
-                nodes.append(helper.make_node("Conv", [x, "proj.weight"], ["proj_out"], name="proj"))
-                x = "proj_out"
+            if i >= 1:  # 128 -> 64 channels between two of them
+                p = f"proj{i}.weight"
+                inits.append(t(p, np.eye(64, 128, dtype=np.float32).reshape(64, 128, 1, 1) * i))
+                nodes.append(helper.make_node("Conv", [x, p], [f"proj{i}_out"], name=f"proj{i}"))
+                x = f"proj{i}_out"
             if mode == "fp32":
                 inits.append(t(w, k))
                 nodes.append(helper.make_node("Conv", [x, w], [y], name=node))

@@ -114,6 +114,19 @@ def main():
           len(pairs) == n16 and rel_l[-1] < 0.02 and statistics.median(rel_a) < 0.01)
     ext = analyze("derived-external-data/isnet_fp16.ext.onnx")
     check("isnet: external-data copy gives identical numbers", numbers(ext) == numbers(f16))
+    # compare across encodings (issue #11): the uint8 export renames every weight
+    # "<w>_quantized" and swaps Conv for ConvInteger; each layer must pair with its fp16 original
+    # (by graph place) and quantization noise must not be a regression
+    p = subprocess.run([WL, "compare", "--fail-on-regression", "-f", "json",
+                        os.path.join(ROOT, "isnet/isnet_fp16.onnx"),
+                        os.path.join(ROOT, "isnet/isnet_quint8.onnx")], capture_output=True, text=True)
+    c = json.loads(p.stdout)["comparisons"][0]
+    right = [l for l in c["layers"] if l["candidate_id"] == (l["base_id"] or "") + "_quantized"
+             and l["match"] == "graph"]
+    check("isnet: compare fp16 vs uint8 pairs all 113 layers with their originals, by graph place",
+          len(right) == 113 == len(c["layers"]), f"{len(right)} of {len(c['layers'])}")
+    check("isnet: compare fp16 vs uint8: no regression, exit 0", p.returncode == 0 and
+          c["counts"]["regressions"] == 0, f"exit {p.returncode}, {c['counts']['regressions']} regressions")
 
     # openWakeWord: tf2onnx CNN with '/' and ':' in names; fixed mel filterbank; small heads.
     d = analyze("openwakeword/embedding_model.onnx")

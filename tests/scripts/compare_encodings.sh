@@ -24,11 +24,14 @@ c = d["comparisons"][0]
 bad = []
 for l in c["layers"]:
     b, v = l["base_id"], l["candidate_id"]
-    want = b if (method == "id" or b == "proj.weight") else b + "_quantized"
-    how = "id" if (method == "id" or b == "proj.weight") else method
+    if b is None or v is None:
+        bad.append(f"{b or v}: not matched ({l['match']})")
+        continue
+    want = b if (method == "id" or b.startswith("proj")) else b + "_quantized"
+    how = "id" if (method == "id" or b.startswith("proj")) else method
     if v != want or l["match"] != how:
         bad.append(f"{b} -> {v} by {l['match']} (want {want} by {how})")
-n = len(c["layers"])
+n = max(d["base"]["layers"], d["candidates"][0]["layers"])
 ok = not bad and c["counts"]["regressions"] == 0 and rc == 0 and c["matching"]["matched"] == n
 print(f"compare_encodings: {cand}: {n - len(bad)}/{n} paired right, "
       f"{c['counts']['regressions']} regressions, exit {rc}" + ("" if ok else "  FAIL " + "; ".join(bad)))
