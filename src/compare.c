@@ -520,7 +520,15 @@ double wl_compare_alpha_sd(const wl_layer *l)
     if (l == NULL || l->status != WL_LAYER_SUCCESS || !isfinite(l->alpha) ||
         !isfinite(l->sigma) || l->sigma < 0)
         return NAN;
-    return l->sigma;
+    /* the largest of the three ways alpha is uncertain: WeightWatcher's asymptotic standard
+     * error, the finite-sample one, and half of alpha's range over the near-optimal xmins
+     * (docs/metrics.md "Uncertainty of alpha") */
+    double sd = l->sigma;
+    if (isfinite(l->alpha_se) && l->alpha_se > sd)
+        sd = l->alpha_se;
+    if (isfinite(l->alpha_spread) && l->alpha_spread / 2 > sd)
+        sd = l->alpha_spread / 2;
+    return sd;
 }
 
 /* A fit that can be read: fitted, alpha finite, tail >= min_tail x (1 - slack) and

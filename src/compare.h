@@ -182,8 +182,10 @@ void wl_comparison_free(wl_comparison *c);
 /* The row of c whose base layer is base_layer, or NULL. */
 const wl_cmp_layer *wl_compare_find(const wl_comparison *c, const wl_layer *base_layer);
 
-/* The uncertainty of a layer's alpha: WeightWatcher's standard error sigma = (alpha - 1) /
- * sqrt(n_tail) (Clauset et al. 2009, eq. 3.2); NaN when the layer has no usable fit. */
+/* The uncertainty of a layer's alpha: the largest of WeightWatcher's standard error sigma =
+ * (alpha - 1) / sqrt(n_tail) (Clauset et al. 2009, eq. 3.2), the finite-sample alpha_se and half
+ * of alpha_spread (alpha's range over the near-optimal xmins); NaN when the layer has no usable
+ * fit. */
 double wl_compare_alpha_sd(const wl_layer *l);
 
 /* "128x64": the logical matrix shape of a layer, N x M (x rf for convolutions), the same for

@@ -58,7 +58,7 @@ EOF
 run_action pr
 want_rc pr 1
 # annotations: the regressions, on the model file, within GitHub's syntax
-has pr out "::error file=models/mlp.onnx,title=weightlint compare%3A fc2.weight alpha regressed::fc2.weight: alpha 2.8964+-0.24 -> 7.9233+-1.31 (left [2, 6]) vs main:models/mlp.onnx: alpha above the well-trained range"
+has pr out "::error file=models/mlp.onnx,title=weightlint compare%3A fc2.weight alpha regressed::fc2.weight: alpha 2.8964+-0.25 -> 7.9233+-1.56 (left [2, 6]) vs main:models/mlp.onnx: alpha above the well-trained range"
 has pr out "::error file=models/ext/net.onnx,title=weightlint compare%3A fc2.weight phase regressed::fc2.weight: phase heavy-tailed -> rank-collapse"
 has pr out "::warning file=models/mlp.onnx,title=WL104 random-like (fc2.weight)::"
 lacks pr out "other.onnx"
@@ -98,8 +98,8 @@ PY
 # the job summary: layer, metric, base and candidate values, why it matters
 has pr summary "## weightlint: failed"
 has pr summary 'compared with `main`'
-has pr summary "| fc2.weight | id | alpha | 2.8964±0.24 | 7.9233±1.31 | +5.0269 | +173.6% | **regressed: left \\[2, 6\\]** |"
-has pr summary "fc2.weight: alpha 2.8964±0.24 -> 7.9233±1.31 (left \\[2, 6\\]): alpha above the well-trained range means the layer's eigenvalue spectrum lost the heavy tail"
+has pr summary "| fc2.weight | id | alpha | 2.8964±0.25 | 7.9233±1.56 | +5.0269 | +173.6% | **regressed: left \\[2, 6\\]** |"
+has pr summary "fc2.weight: alpha 2.8964±0.25 -> 7.9233±1.56 (left \\[2, 6\\]): alpha above the well-trained range means the layer's eigenvalue spectrum lost the heavy tail"
 has pr summary "fc2.weight: phase heavy-tailed -> rank-collapse (became rank-collapse): most of the layer's eigenvalues are now ~0"
 has pr summary "main:models/ext/net.onnx"
 has pr summary "## Lint findings"
