@@ -71,7 +71,8 @@ static const char css[] =
      * headers wrap, badges do not */
     "table.layers{font-size:12px}table.layers th,table.layers td{padding:3px 4px}"
     "table.layers th{white-space:normal}table.layers td:nth-child(2){word-break:break-all;"
-    "min-width:10em}.phase{white-space:nowrap}";
+    "min-width:10em}.phase{white-space:nowrap}"
+    ".sd{display:block;color:#777;font-size:11px}";
 
 /* Sorts a table's body by the clicked column: numbers by data-v (empty last), text otherwise. */
 static const char script[] =
@@ -118,6 +119,19 @@ static void num_cell(FILE *f, double v)
     fprintf(f, "<td class=\"n\" data-v=\"%.10g\">", isinf(v) ? (v > 0 ? 1e308 : -1e308) : v);
     num(f, v);
     fputs("</td>", f);
+}
+
+/* An alpha cell: the value, sorted by it, and its uncertainty (wl_compare_alpha_sd) below. */
+static void alpha_cell(FILE *f, double v, const wl_layer *l)
+{
+    double sd = wl_compare_alpha_sd(l);
+    if (isnan(v) || !isfinite(sd)) {
+        num_cell(f, v);
+        return;
+    }
+    fprintf(f, "<td class=\"n\" data-v=\"%.10g\">", isinf(v) ? (v > 0 ? 1e308 : -1e308) : v);
+    num(f, v);
+    fprintf(f, "<span class=\"sd\">\xC2\xB1%.2f</span></td>", sd);
 }
 
 /* A count cell; negative = not measured (a failed fit), shown as a dash and sorted last. */
@@ -786,11 +800,11 @@ static wl_status layer_table(FILE *f, const wl_html_report *r, const model_view 
         esc(f, l->op_type ? l->op_type : l->layer_type);
         fputs("</td>", f);
         double al = alpha_of(l);
-        num_cell(f, al);
+        alpha_cell(f, al, l);
         if (bv) {
             const wl_cmp_layer *row = row_of(r->cmp, l, 1);
             double b = row && row->base ? alpha_of(row->base) : NAN;
-            num_cell(f, b);
+            alpha_cell(f, b, row ? row->base : NULL);
             num_cell(f, al - b);
             fprintf(f, "<td>%s</td>",
                     !row ? "-" : row->is_reshaped ? "reshaped" : wl_cmp_match_name(row->match));
