@@ -361,7 +361,6 @@ static void text_unmatched(FILE *f, const wl_comparison *c)
         unmatched_str(l, line, sizeof line);
         fprintf(f, "    %s\n", line);
     }
-    return 0;
 }
 
 /* Returns -1 when out of memory (the report is incomplete), else 0. */
