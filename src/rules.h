@@ -41,6 +41,7 @@ typedef enum wl_rule_id {
     WL_RULE_NONFINITE,              /* WL107 */
     WL_RULE_SPURIOUS_ALPHA,         /* WL108 */
     WL_RULE_PHASE,                  /* WL109 */
+    WL_RULE_NOT_HEAVY_TAILED,       /* WL110 */
     WL_RULE_ALPHA_WEIGHTED,         /* WL201 */
     WL_RULE_FLAGGED_SHARE,          /* WL202 */
     WL_RULE_NO_LAYERS,              /* WL203 */

@@ -197,7 +197,7 @@ static const char *fit_problem(const wl_layer *l, const wl_rule_cfg *cfg, char *
                                const char **metric, double *value, const char **cmp,
                                double *threshold)
 {
-    double min_tail = cfg->param[0], max_D = cfg->param[1];
+    double min_tail = cfg->param[0], max_D = cfg->param[1], max_spread = cfg->param[2];
     if (l->status == WL_LAYER_FIT_FAILED) {
         *metric = "alpha";
         *value = l->alpha;
@@ -224,7 +224,9 @@ static const char *fit_problem(const wl_layer *l, const wl_rule_cfg *cfg, char *
         *value = (double)l->num_pl_spikes;
         *cmp = "<";
         *threshold = min_tail;
-        double se = l->num_pl_spikes > 0 ? (l->alpha - 1) / sqrt((double)l->num_pl_spikes) : NAN;
+        double se = isfinite(l->alpha_se) ? l->alpha_se
+                    : l->num_pl_spikes > 0 ? (l->alpha - 1) / sqrt((double)l->num_pl_spikes)
+                                           : NAN; /* alpha_se needs 3 points */
         snprintf(buf, size,
                  "tail of only %lld eigenvalues (< %g): alpha = %.4f has a standard error of "
                  "about %.2f",
@@ -240,6 +242,30 @@ static const char *fit_problem(const wl_layer *l, const wl_rule_cfg *cfg, char *
                  "KS distance D = %.4f > %g: a power law describes the tail of %lld eigenvalues "
                  "poorly",
                  l->D, max_D, (long long)l->num_pl_spikes);
+        return buf;
+    }
+    if (l->alpha_spread > max_spread) {
+        *metric = "alpha_spread";
+        *value = l->alpha_spread;
+        *cmp = ">";
+        *threshold = max_spread;
+        snprintf(buf, size,
+                 "alpha unstable across xmin: KS-near-optimal xmins give alpha %.4f..%.4f "
+                 "(spread %.2f > %g)",
+                 l->alpha_lo, l->alpha_hi, l->alpha_spread, max_spread);
+        return buf;
+    }
+    if (l->has_dist && l->dist_ok && l->best_fit &&
+        (strcmp(l->best_fit, "exponential") == 0 || strcmp(l->best_fit, "lognormal") == 0 ||
+         strcmp(l->best_fit, "stretched_exp") == 0)) {
+        int e = strcmp(l->best_fit, "exponential") == 0, ln = strcmp(l->best_fit, "lognormal") == 0;
+        double R = e ? l->pl_vs_exponential_R : ln ? l->pl_vs_lognormal_R : l->pl_vs_stretched_exp_R;
+        double p = e ? l->pl_vs_exponential_p : ln ? l->pl_vs_lognormal_p : l->pl_vs_stretched_exp_p;
+        *metric = "pl_vs_best_R";
+        *value = R;
+        *cmp = "<";
+        *threshold = 0;
+        snprintf(buf, size, "tail better described by %s (R = %.4f, p = %.4g)", l->best_fit, R, p);
         return buf;
     }
     return NULL;
@@ -353,6 +379,16 @@ static wl_status eval_layer(eval_ctx *c, const wl_layer *l, int *flagged, wl_sev
                   "bulk edge, the largest %.1fx the edge (large individual weights)",
                   (long long)l->rand_num_spikes, l->rand_num_spikes == 1 ? "" : "s",
                   l->max_rand_eval / l->rand_bulk_max)))
+        goto done;
+
+    const wl_rule_cfg *nh = &cfg[WL_RULE_NOT_HEAVY_TAILED];
+    if (!collapsed && l->has_dist && l->dist_ok && l->pl_vs_exponential_R < 0 &&
+        l->pl_vs_exponential_p <= nh->param[0] &&
+        (st = add(c, l, WL_RULE_NOT_HEAVY_TAILED, nh, "pl_vs_exponential_p",
+                  l->pl_vs_exponential_p, "<=", nh->param[0],
+                  "tail of %lld eigenvalues is not heavy-tailed: an exponential fits it better "
+                  "than a power law (R = %.4f, p = %.4g)",
+                  (long long)l->num_pl_spikes, l->pl_vs_exponential_R, l->pl_vs_exponential_p)))
         goto done;
 
     const wl_rule_cfg *ph = &cfg[WL_RULE_PHASE];

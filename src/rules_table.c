@@ -174,15 +174,24 @@ static const wl_rule_info rule_table[WL_RULE_COUNT] = {
          "    error is (alpha - 1) / sqrt(n) (Clauset, Shalizi & Newman 2009, eq. 3.2), so a\n"
          "    tail of 6 eigenvalues with alpha = 5 is +-1.6;\n"
          "  - the Kolmogorov-Smirnov distance D between the tail and the fitted power law\n"
-         "    exceeds max_D: a power law describes the tail poorly.\n"
+         "    exceeds max_D: a power law describes the tail poorly;\n"
+         "  - alpha is unstable across xmin: xmin candidates whose KS distance is within\n"
+         "    0.05/sqrt(n) of the best give alphas spanning more than max_alpha_spread\n"
+         "    (alpha_lo..alpha_hi), so a nearly identical spectrum can report a very different\n"
+         "    alpha (docs/metrics.md, \"Uncertainty of alpha\");\n"
+         "  - with --dist-test: the tail is better described by an exponential, log-normal or\n"
+         "    stretched exponential than by a power law (best_fit; powerlaw 1.5's likelihood-\n"
+         "    ratio tests, p <= 0.05; Martin & Mahoney 2019 section 3).\n"
          "This tells a bad layer from a bad fit: an under- or over-trained finding on the same\n"
          "layer rests on this alpha.\n"
          "\n"
          "What to do: nothing for small layers; read under-/over-trained findings on the same\n"
          "layer with care.",
-         2,
+         3,
          {{"min_tail", WL_PARAM_COUNT, 10, "fire when the tail has fewer eigenvalues"},
-          {"max_D", WL_PARAM_NUMBER, 0.2, "fire when the KS distance D > max_D"}}},
+          {"max_D", WL_PARAM_NUMBER, 0.2, "fire when the KS distance D > max_D"},
+          {"max_alpha_spread", WL_PARAM_NUMBER, 2.0,
+           "fire when alpha_hi - alpha_lo > max_alpha_spread"}}},
     [WL_RULE_NONFINITE] =
         {WL_RULE_NONFINITE, "WL107", "non-finite-weights", WL_SCOPE_LAYER, WL_SEV_ERROR,
          "the tensor holds NaN or Inf values",
@@ -217,6 +226,23 @@ static const wl_rule_info rule_table[WL_RULE_COUNT] = {
          "gives the operational criteria of each phase.",
          1,
          {{"phases", WL_PARAM_PHASES, 0, "the phases that fire"}}},
+    [WL_RULE_NOT_HEAVY_TAILED] =
+        {WL_RULE_NOT_HEAVY_TAILED, "WL110", "not-heavy-tailed", WL_SCOPE_LAYER, WL_SEV_OFF,
+         "the tail is exponential, not heavy-tailed (opt-in; needs --dist-test)",
+         "Heavy-tailed self-regularization reads a trained layer's quality from the power-law\n"
+         "exponent of its spectrum's tail. Martin & Mahoney (ICML 2019, section 3) check that\n"
+         "a power law or a truncated power law describes each tail better than an exponential,\n"
+         "a stretched exponential and a log-normal. This rule fires when the exponential fits\n"
+         "the tail significantly better than the power law (powerlaw 1.5's Vuong test,\n"
+         "pl_vs_exponential_R < 0 with p <= p_max): the layer's tail decays exponentially,\n"
+         "like a random matrix's finite-size edge, and its alpha is not a heavy-tail exponent.\n"
+         "Runs only with --dist-test (analyze, check, report); off by default.\n"
+         "\n"
+         "Typical false positives: very short tails (the test has little power either way).\n"
+         "\n"
+         "What to do: treat the layer as under-trained or random-like; do not rank its alpha.",
+         1,
+         {{"p_max", WL_PARAM_SHARE, 0.05, "fire when the exponential wins with p <= p_max"}}},
     [WL_RULE_ALPHA_WEIGHTED] =
         {WL_RULE_ALPHA_WEIGHTED, "WL201", "alpha-weighted", WL_SCOPE_MODEL, WL_SEV_OFF,
          "the model's mean alpha_weighted is above a threshold (opt-in)",
