@@ -281,6 +281,8 @@ typedef struct tail {
     double xmin;
     double *ll; /* n values: the per-point log-likelihoods of the last evaluation */
     gsl_integration_workspace *ws; /* for the TPL normalizer */
+    const double *lx, *inv_x; /* log(x_i) and 1.0/x_i: the same bits the log-normal's formula
+                               * computes per point, taken once (it is ~1/4 of the run time) */
 } tail;
 
 static void fill_lf(tail *t)
@@ -375,8 +377,8 @@ static void ll_lognormal(tail *t, double mu, double sigma)
     }
     double den = 2.0 * (sigma * sigma);
     for (size_t i = 0; i < t->n; i++) {
-        double d = log(t->x[i]) - mu;
-        double f = (1.0 / t->x[i]) * exp(-(d * d) / den);
+        double d = t->lx[i] - mu;
+        double f = t->inv_x[i] * exp(-(d * d) / den);
         t->ll[i] = log_lik(f / C);
     }
 }
@@ -498,7 +500,7 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
         return WL_OK;
     }
     /* ll[d]: per-point values of distribution d at its fit; lx: ln(x/xmin) for the PL alpha. */
-    double *buf = malloc((WL_DIST_N + 3) * n * sizeof *buf);
+    double *buf = malloc((WL_DIST_N + 5) * n * sizeof *buf);
     gsl_integration_workspace *ws = gsl_integration_workspace_alloc(TPL_LIMIT);
     if (buf == NULL || ws == NULL) {
         free(buf);
@@ -508,6 +510,11 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
                        n);
     }
     double *ll[WL_DIST_N], *work = buf + WL_DIST_N * n, *scratch = work + n, *l2 = scratch + n;
+    double *lx = l2 + n, *inv_x = lx + n;
+    for (size_t i = 0; i < n; i++) {
+        lx[i] = log(x[i]);
+        inv_x[i] = 1.0 / x[i];
+    }
     for (int d = 0; d < WL_DIST_N; d++)
         ll[d] = buf + (size_t)d * n;
 
@@ -532,7 +539,7 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
         work[i] = (work[i] - mean_lx) * (work[i] - mean_lx);
     double std_lx = sqrt(sum_pw(work, n) / dn);
 
-    tail t = {x, n, xmin, NULL, ws};
+    tail t = {x, n, xmin, NULL, ws, lx, inv_x};
     double th[2];
     out->pl_alpha = alpha_pl;
     t.ll = ll[WL_DIST_PL];
