@@ -5,6 +5,8 @@ directory outside the repository, each only if it is missing. Weights are seeded
 (N(0, 1/fan_in), the He/LeCun scale), so every machine benchmarks the same bytes.
 
   gen1g      ~1 GiB fp32: 64 initializers 1024x4096 in raw_data, one MatMul each, summed
+  chain40    40 fp32 1024x4096 MatMul weights chained one after another (x @ W, reshaped back
+             to [-1, 1024] for the next), 671 MB raw_data: issue 13's memory-bound case
   resnet50   ResNet-50 (torchvision v1.5 shapes) fp32: 53 convs (+bias, BN folded) and fc 1000x2048
   bert-base  12 layers x (Q,K,V,O 768x768, FFN 768x3072 and 3072x768), word emb 30522x768,
              position emb 512x768, fp32 raw_data
@@ -121,6 +123,31 @@ def gen_gen1g(path):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", cols])], inits)
     save_model(graph, path, "64 x MatMul 1024x4096 fp32, seeded N(0,1/1024)")
     return shapes, "gen1g: 64 x 1024x4096 fp32 (1.07 GB raw_data)"
+
+
+# ---------------------------------------------------------------- chain40
+
+def gen_chain40(path):
+    n_mat, rows, cols = 40, 1024, 4096
+    inits, nodes, shapes = [], [], Shapes()
+    shape_t = helper.make_tensor("shape", TensorProto.INT64, [2],
+                                 np.array([-1, rows], np.int64).tobytes(), raw=True)
+    inits.append(shape_t)
+    x = "x"
+    for i in range(n_mat):
+        name = "w%02d" % i
+        inits.append(fp32_init(name, (rows, cols), rows))
+        shapes.add(name, (rows, cols))
+        nodes.append(helper.make_node("MatMul", [x, name], ["y%02d" % i], name="mm%02d" % i))
+        nodes.append(helper.make_node("Reshape", ["y%02d" % i, "shape"], ["h%02d" % i],
+                                      name="reshape%02d" % i))
+        x = "h%02d" % i
+    graph = helper.make_graph(
+        nodes, "chain40",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", rows])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["B2", rows])], inits)
+    save_model(graph, path, "40 x MatMul 1024x4096 fp32 chained, seeded N(0,1/1024)")
+    return shapes, "chain40: 40 x 1024x4096 fp32 chained (671 MB raw_data)"
 
 
 # ---------------------------------------------------------------- resnet50
@@ -380,7 +407,7 @@ def gen_llm1b_q4(path):
 
 
 MODELS = {"gen1g": gen_gen1g, "resnet50": gen_resnet50, "bert-base": gen_bert,
-          "llm1b": gen_llm1b, "llm1b-q4": gen_llm1b_q4}
+          "llm1b": gen_llm1b, "llm1b-q4": gen_llm1b_q4, "chain40": gen_chain40}
 
 
 def main():

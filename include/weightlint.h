@@ -239,6 +239,8 @@ typedef struct wl_analysis {
     int fast;          /* computed with the approximate float32 Gram (--fast) */
     int64_t ir_version;
     char *producer; /* producer_name + version (owned, may be "") */
+    uint64_t peak_admitted_bytes; /* diagnostics: the most memory the worker pool admitted at
+                                     once (src/membudget.h); never written to a report */
 } wl_analysis;
 
 /* Analyzes one model file. On success *out is a new analysis (caller frees it with

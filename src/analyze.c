@@ -18,9 +18,11 @@
 #include "phase.h"
 #include "randesd.h"
 #include "wl_err.h"
+#include "membudget.h"
 
 #include <float.h>
 #include <fnmatch.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cblas.h>
@@ -41,6 +43,34 @@
  * count or on timing, so results stay bit-identical whatever --threads says. */
 #define WL_HUGE_ELEMS ((uint64_t)64 << 20)
 #define WL_HUGE_BLAS_THREADS 2
+
+uint64_t wl_job_cost(uint64_t rows, uint64_t cols, uint64_t slices)
+{
+    uint64_t k = rows < cols ? rows : cols;
+    return slices * (rows * cols * k + k * k * k); /* dsyrk + dsyevd flops, up to constants */
+}
+
+uint64_t wl_job_work_bytes(uint64_t rows, uint64_t cols, uint64_t slices,
+                           const wl_options *opts)
+{
+    uint64_t k = rows < cols ? rows : cols, rc = rows * cols, n = k * slices;
+    uint64_t v = 0;             /* doubles */
+    v += slices > 1 ? rc : 0;   /* the conv slice gathered for dsyrk */
+    v += k * k + 8 * k;         /* the Gram, and dsyevd's / dgesdd's R factor and workspace */
+    v += 2 * n;                 /* eigenvalues and singular values */
+    v += 4 * n;                 /* the power-law fit: a long double suffix sum, alpha, log x */
+    if (opts->randomize)        /* dgesdd's copy (the original is shuffled next), the slice
+                                   copies, the shuffle buffer, 5 replicas + 1 */
+        v += rc + (slices > 1 ? slices * rc : 0) + rc + 6 * n;
+    if (opts->fast)             /* float32 copy and Gram (the double Gram is not made) */
+        v += rc / 2;
+    return 8 * v + WL_WIDEN_WINDOW_BYTES;
+}
+
+uint64_t wl_pool_budget(uint64_t largest_tensor_bytes)
+{
+    return WL_MEM_FIXED_BYTES - WL_MEM_BASELINE_BYTES + 3 * largest_tensor_bytes;
+}
 
 /* WeightWatcher's N, M, rf for a rank-2 or rank-4 shape, including quirks A and B (§3.2). */
 static void ww_dimensions(const int64_t *d, int rank, wl_layer *l)
@@ -69,9 +99,10 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* ESD of one slice (row-major rows x cols): eigenvalues (ascending) and singular values. */
-static wl_status slice_spectrum(const double *w, size_t rows, size_t cols, double *evals,
-                                double *sv, int fast, wl_err *err)
+/* ESD of one slice (row-major rows x cols): eigenvalues (ascending) and singular values.
+ * may_destroy: w is a scratch copy the SVD route may overwrite instead of copying it. */
+static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t cols,
+                                double *evals, double *sv, int fast, wl_err *err)
 {
     size_t k = rows < cols ? rows : cols;
     wl_status st = fast ? wl_esd_gram_f32(w, rows, cols, evals, err)
@@ -85,7 +116,8 @@ static wl_status slice_spectrum(const double *w, size_t rows, size_t cols, doubl
     }
     double top = evals[k - 1];
     if (top == 0.0 || evals[0] <= WL_GRAM_COND_LIMIT * top) {
-        st = wl_esd_svd(w, rows, cols, sv, err);
+        st = may_destroy ? wl_esd_svd_inplace(w, rows, cols, sv, err)
+                         : wl_esd_svd(w, rows, cols, sv, err);
         if (st != WL_OK)
             return st;
         for (size_t i = 0; i < k; i++)
@@ -197,7 +229,7 @@ static wl_status dist_test_layer(const double *evals, size_t n, wl_layer *l, wl_
 
 /* Builds the pooled spectrum of a dense (rank 2) or conv2d (rank 4) tensor held in w (already
  * scaled) and computes the layer's metrics. */
-static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_layer *l,
+static wl_status score_tensor(double *w, const int64_t *d, int rank, wl_layer *l,
                               const wl_options *opts, wl_err *err)
 {
     size_t rows = (size_t)d[0], cols = (size_t)d[1];
@@ -216,7 +248,7 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
     size_t kh = rank == 4 ? (size_t)d[2] : 1, kw = rank == 4 ? (size_t)d[3] : 1;
     for (size_t i = 0; i < kh && k > 0; i++) {
         for (size_t j = 0; j < kw; j++) {
-            const double *m = w;
+            double *m = w;
             if (rank == 4) {
                 /* W[:, :, i, j] of the [out, in, kh, kw] kernel, row-major out x in. */
                 for (size_t r = 0; r < rows; r++)
@@ -225,7 +257,10 @@ static wl_status score_tensor(const double *w, const int64_t *d, int rank, wl_la
                 m = slice;
             }
             double *ev = evals + (i * kw + j) * k, *sl_sv = sv + (i * kw + j) * k;
-            st = slice_spectrum(m, rows, cols, ev, sl_sv, opts->fast, err);
+            /* A conv slice is a copy; a dense matrix is the worker's buffer, needed after
+             * this only by --randomize. */
+            st = slice_spectrum(m, rank == 4 || !opts->randomize, rows, cols, ev, sl_sv,
+                                opts->fast, err);
             if (st != WL_OK)
                 goto out;
             double smax = sl_sv[k - 1], smin = sl_sv[0];
@@ -499,18 +534,18 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
         if (dq->kind == WL_DQ_NBITS || dq->kind == WL_DQ_BNB4 || dq->kind == WL_DQ_GATHER_BLOCK)
             jb->n_decoded = rows * cols;
     }
-    jb->cost = slices * (rows * cols * k + k * k * k);
-    /* a slice copy (conv), the Gram, an SVD copy, eigen/singular values */
+    jb->cost = wl_job_cost(rows, cols, slices);
     jb->tensor_bytes = 8 * jb->n_decoded;
     jb->exclusive = rows * cols >= WL_HUGE_ELEMS;
-    jb->work = 8 * ((rank == 4 ? 2 : 1) * rows * cols + k * k + 2 * k * slices);
+    jb->work = wl_job_work_bytes(rows, cols, slices, opts) +
+               (jb->exclusive ? (WL_HUGE_BLAS_THREADS - 1) * WL_BLAS_THREAD_BYTES : 0);
     /* Declared sizes the machine cannot hold are refused here, before any of it is allocated
      * (an allocation that large would fail, or succeed on overcommit and be killed later). */
     uint64_t need = jb->tensor_bytes + jb->work, have = machine_memory();
     if (have != 0 && need > have)
         return WL_FAIL(err, WL_E_NOMEM,
                        "analyzing it needs %.1f GiB of memory (%llu values widened to float64, "
-                       "a working copy, a %llu x %llu Gram matrix), more than this machine has "
+                       "a %llu x %llu Gram matrix and its workspace), more than this machine has "
                        "(%.1f GiB)",
                        (double)need / (1 << 30), (unsigned long long)t->n_elems,
                        (unsigned long long)k, (unsigned long long)k, (double)have / (1 << 30));
@@ -552,8 +587,12 @@ static long find_alias(const model_ctx *m, size_t i, wl_err *err, wl_status *st)
         if (theirs.len == mine.len && memcmp(theirs.data, mine.data, mine.len) == 0)
             found = (long)j;
         wl_payload_unmap(&theirs);
+        /* memcmp faulted in a page or so, and the kernel maps the page-cache folio around
+         * it: left mapped until the tensor's own job, that was 100 MB on gen1g (issue #13). */
+        wl_tensor_release_pages(m->f, o);
     }
     wl_payload_unmap(&mine);
+    wl_tensor_release_pages(m->f, t);
     return *st == WL_OK ? found : -1;
 }
 
@@ -936,6 +975,7 @@ typedef struct pool {
     size_t n_jobs, next, done;
     wl_layer *layers;
     uint64_t budget, in_use; /* in_use: workers' buffers plus running jobs' work */
+    uint64_t peak;           /* the largest in_use admitted (wl_analysis.peak_admitted_bytes) */
     size_t running;
     int exclusive_running; /* a huge job holds the machine */
     int failed;
@@ -948,6 +988,7 @@ static void *worker(void *arg)
 {
     pool *p = arg;
     wbuf buf = {NULL, 0};
+    uint64_t blas_held = 0; /* this thread's OpenBLAS buffer, counted from its first job on */
     for (;;) {
         pthread_mutex_lock(&p->mu);
         job *jb = NULL;
@@ -966,7 +1007,8 @@ static void *worker(void *arg)
                 p->in_use -= have;
                 have = 0;
             }
-            need = jb->work + (jb->tensor_bytes > have ? jb->tensor_bytes - have : 0);
+            need = jb->work + (jb->tensor_bytes > have ? jb->tensor_bytes - have : 0) +
+                   (blas_held ? 0 : WL_BLAS_THREAD_BYTES);
             int fits = p->running == 0 || p->in_use + need <= p->budget;
             if (!p->exclusive_running && fits && (!jb->exclusive || p->running == 0))
                 break;
@@ -974,7 +1016,7 @@ static void *worker(void *arg)
             pthread_cond_wait(&p->cv, &p->mu);
         }
         if (jb == NULL) {
-            p->in_use -= 8 * (uint64_t)buf.cap;
+            p->in_use -= 8 * (uint64_t)buf.cap + blas_held;
             pthread_cond_broadcast(&p->cv);
             pthread_mutex_unlock(&p->mu);
             free(buf.v);
@@ -983,6 +1025,9 @@ static void *worker(void *arg)
         p->next++;
         p->running++;
         p->in_use += need;
+        blas_held = WL_BLAS_THREAD_BYTES;
+        if (p->in_use > p->peak)
+            p->peak = p->in_use;
         if (jb->exclusive) {
             p->exclusive_running = 1;
             openblas_set_num_threads(WL_HUGE_BLAS_THREADS);
@@ -992,6 +1037,9 @@ static void *worker(void *arg)
         wl_err err;
         wl_err_clear(&err);
         wl_status st = run_job(p->m, jb, &p->layers[jb->slot], &buf, &err);
+        /* The job's freed Gram and copies stay in this thread's malloc arena otherwise (glibc
+         * raises its mmap threshold to 32 MB after the first large free), held but uncounted. */
+        malloc_trim(0);
 
         pthread_mutex_lock(&p->mu);
         if (jb->exclusive) {
@@ -1021,11 +1069,12 @@ static int cmp_job_cost(const void *a, const void *b)
     return (x->slot > y->slot) - (x->slot < y->slot); /* stable: tensor order on ties */
 }
 
-static wl_status run_pool(const model_ctx *m, wl_err *err)
+static wl_status run_pool(const model_ctx *m, uint64_t *peak_admitted, wl_err *err)
 {
     job *jobs = m->jobs.v;
     size_t n_jobs = m->jobs.n;
     const wl_options *opts = m->opts;
+    *peak_admitted = 0;
     if (n_jobs == 0)
         return WL_OK;
     pool p = {.m = m, .opts = opts, .n_jobs = n_jobs, .layers = m->layers.v};
@@ -1039,7 +1088,7 @@ static wl_status run_pool(const model_ctx *m, wl_err *err)
             largest = jobs[i].tensor_bytes;
     }
     qsort(p.order, n_jobs, sizeof *p.order, cmp_job_cost);
-    p.budget = ((uint64_t)64 << 20) + 3 * largest;
+    p.budget = wl_pool_budget(largest);
     wl_err_clear(&p.err);
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
@@ -1063,6 +1112,7 @@ static wl_status run_pool(const model_ctx *m, wl_err *err)
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
     free(p.order);
+    *peak_admitted = p.peak;
     if (p.failed) {
         *err = p.err;
         return err->code;
@@ -1217,8 +1267,9 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
             wl_err_wrap(err, "tensor '%s'", tensor_name(&m, i));
     }
     /* Pass 2: score the layers, two at a time. */
+    wl_onnx_release_pages(f); /* the header pass mapped the folio around every header */
     if (st == WL_OK)
-        st = run_pool(&m, err);
+        st = run_pool(&m, &a->peak_admitted_bytes, err);
     if (st != WL_OK) {
         wl_err_wrap(err, "%s", path);
         goto out;

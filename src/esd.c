@@ -54,18 +54,13 @@ wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals, 
     return WL_OK;
 }
 
-wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv, wl_err *err)
+wl_status wl_esd_svd_inplace(double *w, size_t rows, size_t cols, double *sv, wl_err *err)
 {
     size_t k = rows < cols ? rows : cols;
     if (k == 0)
         return WL_OK;
-    double *a = malloc(rows * cols * sizeof *a);
-    if (a == NULL)
-        return WL_FAIL(err, WL_E_NOMEM, "out of memory for a %zu x %zu SVD", rows, cols);
-    memcpy(a, w, rows * cols * sizeof *a); /* dgesdd destroys its input */
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)cols, (lapack_int)rows, a,
+    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)cols, (lapack_int)rows, w,
                                      (lapack_int)cols, sv, NULL, 1, NULL, 1);
-    free(a);
     if (info > 0)
         return WL_FAIL(err, WL_E_NUMERIC, "dgesdd did not converge (info = %d) on %zu x %zu",
                        (int)info, rows, cols);
@@ -77,6 +72,19 @@ wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv, wl_e
         sv[k - 1 - i] = tmp;
     }
     return WL_OK;
+}
+
+wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv, wl_err *err)
+{
+    if (rows == 0 || cols == 0)
+        return WL_OK;
+    double *a = malloc(rows * cols * sizeof *a);
+    if (a == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory for a %zu x %zu SVD", rows, cols);
+    memcpy(a, w, rows * cols * sizeof *a); /* dgesdd destroys its input */
+    wl_status st = wl_esd_svd_inplace(a, rows, cols, sv, err);
+    free(a);
+    return st;
 }
 
 wl_status wl_esd_gram_f32(const double *w, size_t rows, size_t cols, double *evals, wl_err *err)

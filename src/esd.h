@@ -12,6 +12,11 @@
 WL_NODISCARD wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv,
                                   wl_err *err);
 
+/* The same, destroying w (dgesdd overwrites its input): no rows x cols copy, which the memory
+ * budget would otherwise have to reserve for every job (issue #13). Same values, same bits. */
+WL_NODISCARD wl_status wl_esd_svd_inplace(double *w, size_t rows, size_t cols, double *sv,
+                                          wl_err *err);
+
 /* The --fast route: the same Gram eigenvalues in float32 (ssyrk + ssyevd), about 2x faster and
  * with an absolute floor of ~eps32 * lambda_max (alpha moves by up to ~3e-5; perf-floor.md).
  * Results are widened to double, ascending, clamped at 0. */

@@ -764,6 +764,37 @@ void wl_payload_unmap(wl_payload *p)
     memset(p, 0, sizeof *p);
 }
 
+/* Drops the page-table entries of [lo, hi) of a read-only private file mapping [base,
+ * base + len), rounded outward to pages and clipped to the mapping. Rounding outward may drop
+ * a page a neighbouring tensor still reads: that costs it a minor fault, never a wrong byte,
+ * since the mapping is never written. */
+static void drop_pages(const void *base, size_t len, const void *lo_p, const void *hi_p)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t b = (uintptr_t)base, e = b + len;
+    uintptr_t lo = (uintptr_t)lo_p, hi = (uintptr_t)hi_p;
+    lo = b + ((lo - b) / page) * page;
+    hi = b + ((hi - b + page - 1) / page) * page;
+    if (hi > e)
+        hi = e;
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* Widens n elements of src (inside the mapping [base, base + len)) chunk by chunk, releasing
+ * each chunk's pages once it is consumed. */
+static void widen_released(const wl_dtype_info *dt, const uint8_t *src, size_t n, double *dst,
+                           const void *base, size_t len)
+{
+    size_t per = WL_WIDEN_CHUNK_BYTES / dt->elem_bytes;
+    for (size_t i = 0; i < n; i += per) {
+        size_t k = n - i < per ? n - i : per;
+        const uint8_t *p = src + i * dt->elem_bytes;
+        dt->raw_to_double(p, k, dst + i);
+        drop_pages(base, len, p, p + k * dt->elem_bytes);
+    }
+}
+
 static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
                                const wl_dtype_info *dt, double *dst, wl_err *err)
 {
@@ -772,7 +803,7 @@ static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
     if (st != WL_OK)
         return st;
     if (p.len > 0)
-        dt->raw_to_double(p.data, (size_t)t->n_elems, dst);
+        widen_released(dt, p.data, (size_t)t->n_elems, dst, p.map, p.map_len);
     wl_payload_unmap(&p);
     return WL_OK;
 }
@@ -865,21 +896,20 @@ wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double 
     if (t->is_external)
         return read_external(f, t, dt, dst, err);
     if (t->has_raw) {
-        dt->raw_to_double(t->raw, (size_t)t->n_elems, dst);
+        widen_released(dt, t->raw, (size_t)t->n_elems, dst, f->data, f->size);
         return WL_OK;
     }
     return read_typed(t, dt, dst, err);
+}
+
+void wl_onnx_release_pages(const wl_onnx_file *f)
+{
+    drop_pages(f->data, f->size, f->data, f->data + f->size);
 }
 
 void wl_tensor_release_pages(const wl_onnx_file *f, const wl_tensor *t)
 {
     if (!t->has_raw || t->raw_len == 0)
         return;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t base = (uintptr_t)f->data;
-    uintptr_t lo = (uintptr_t)t->raw, hi = lo + t->raw_len;
-    lo = base + ((lo - base + (uintptr_t)page - 1) / (uintptr_t)page) * (uintptr_t)page;
-    hi = base + ((hi - base) / (uintptr_t)page) * (uintptr_t)page;
-    if (hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    drop_pages(f->data, f->size, t->raw, t->raw + t->raw_len);
 }

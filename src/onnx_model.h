@@ -111,7 +111,19 @@ WL_NODISCARD wl_status wl_tensor_map_payload(const wl_onnx_file *f, const wl_ten
 void wl_payload_unmap(wl_payload *p);
 
 /* Tells the kernel the pages of this tensor's payload in the mapping are no longer needed, so
- * that resident memory stays bounded by one tensor. */
+ * that resident memory stays bounded by one tensor. The range is rounded outward to pages: a
+ * neighbour's page dropped too costs it a minor fault, never a wrong byte. */
 void wl_tensor_release_pages(const wl_onnx_file *f, const wl_tensor *t);
+
+/* The same for the whole mapping of the model file (after the header pass, whose reads leave
+ * the page-cache folio around every tensor header mapped). */
+void wl_onnx_release_pages(const wl_onnx_file *f);
+
+/* wl_tensor_to_double widens raw and external data in chunks of this many source bytes and
+ * releases each chunk's pages once consumed, so the mapped file adds at most this much (plus a
+ * page-cache folio at either end, WL_WIDEN_WINDOW_BYTES in all) to resident memory while a
+ * tensor is widened, whatever its size (issue #13). */
+#define WL_WIDEN_CHUNK_BYTES ((size_t)4 << 20)
+#define WL_WIDEN_WINDOW_BYTES ((uint64_t)8 << 20)
 
 #endif
