@@ -109,6 +109,9 @@ typedef struct wl_options {
     wl_cache *cache;
     int dist_test;        /* competing fits and likelihood-ratio tests on the PL tail
                              (--dist-test; docs/metrics.md "Distribution tests"). Bypasses cache. */
+    /* --shard K/N: score only the layers of shard shard_index (0-based) of shard_count, a
+     * deterministic share balanced by predicted cost (wl_analysis.inventory). 0 = no sharding. */
+    int shard_index, shard_count;
 } wl_options;
 
 /* Fills opts with the defaults for the given compat mode. */
@@ -221,6 +224,12 @@ typedef struct wl_summary {
     size_t n_rows; /* rows that entered the means */
 } wl_summary;
 
+/* One layer of a sharded model's inventory. */
+typedef struct wl_inventory_entry {
+    char *id;   /* the layer's stable id (owned) */
+    int shard;  /* 0-based shard it is scored in */
+} wl_inventory_entry;
+
 typedef struct wl_analysis {
     char *path;       /* model path as given (owned) */
     wl_compat compat;
@@ -241,6 +250,17 @@ typedef struct wl_analysis {
     char *producer; /* producer_name + version (owned, may be "") */
     uint64_t peak_admitted_bytes; /* diagnostics: the most memory the worker pool admitted at
                                      once (src/membudget.h); never written to a report */
+    /* Sharded runs (shard_count > 0): this part's place, the SHA-256 of the model file (hex),
+     * and every layer of the whole model in tensor order with the shard it belongs to. layers
+     * holds this shard's layers only; skipped and n_tensors stay the whole model's. */
+    int shard_index, shard_count;
+    char model_sha256[65];
+    wl_inventory_entry *inventory; /* owned */
+    size_t n_inventory;
+    char *blas; /* BLAS the numbers came from, when read back from JSON (owned); NULL = this
+                   process's wl_blas_info() */
+    char **owned_strs; /* strings read back from JSON that are static in analyzed results */
+    size_t n_owned_strs;
 } wl_analysis;
 
 /* Analyzes one model file. On success *out is a new analysis (caller frees it with

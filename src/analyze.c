@@ -1120,6 +1120,93 @@ static wl_status run_pool(const model_ctx *m, uint64_t *peak_admitted, wl_err *e
     return WL_OK;
 }
 
+/* ------------------------------------------------------------------ sharding */
+
+static int cmp_job_cost(const void *a, const void *b);
+
+/* --shard K/N: longest-processing-time-first over the predicted costs (largest job to the
+ * least-loaded shard, the lowest shard index on ties). It depends on the model and the
+ * settings only, so every shard computes the same assignment without talking to the others.
+ * Fills the inventory (tensor order) and drops the other shards' jobs from m->jobs. */
+static wl_status assign_shards(model_ctx *m, wl_analysis *a, wl_err *err)
+{
+    const wl_options *opts = m->opts;
+    size_t n_jobs = m->jobs.n, n_shards = (size_t)opts->shard_count;
+    job *jobs = m->jobs.v;
+    const wl_layer *layers = m->layers.v;
+    job **order = malloc((n_jobs ? n_jobs : 1) * sizeof *order);
+    uint64_t *load = calloc(n_shards, sizeof *load);
+    int *shard_of = malloc((m->layers.n ? m->layers.n : 1) * sizeof *shard_of);
+    a->inventory = calloc(m->layers.n ? m->layers.n : 1, sizeof *a->inventory);
+    wl_status st = WL_OK;
+    if (order == NULL || load == NULL || shard_of == NULL || a->inventory == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n_jobs; i++)
+        order[i] = &jobs[i];
+    qsort(order, n_jobs, sizeof *order, cmp_job_cost);
+    for (size_t i = 0; i < n_jobs; i++) {
+        size_t best = 0;
+        for (size_t s = 1; s < n_shards; s++)
+            if (load[s] < load[best])
+                best = s;
+        load[best] += order[i]->cost ? order[i]->cost : 1;
+        shard_of[order[i]->slot] = (int)best;
+    }
+    a->n_inventory = m->layers.n;
+    for (size_t i = 0; i < m->layers.n; i++) {
+        a->inventory[i].id = strdup(layers[i].id);
+        a->inventory[i].shard = shard_of[i];
+        if (a->inventory[i].id == NULL) {
+            st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n_jobs; i++)
+        if (shard_of[jobs[i].slot] == opts->shard_index)
+            jobs[kept++] = jobs[i];
+    m->jobs.n = kept;
+out:
+    free(order);
+    free(load);
+    free(shard_of);
+    return st;
+}
+
+/* Keeps only this shard's rows (the ones in the inventory under shard_index), in order. */
+static void keep_shard_layers(model_ctx *m, const wl_analysis *a)
+{
+    wl_layer *l = m->layers.v;
+    size_t kept = 0;
+    for (size_t i = 0; i < m->layers.n; i++) {
+        if (a->inventory[i].shard == m->opts->shard_index) {
+            l[kept++] = l[i];
+            continue;
+        }
+        free(l[i].name);
+        free(l[i].id);
+        free(l[i].evals);
+        free(l[i].rand_evals);
+        free(l[i].node_name);
+        free(l[i].op_type);
+    }
+    m->layers.n = kept;
+}
+
+/* SHA-256 of the mapped model file, in hex: what `merge` checks its parts against. */
+static void model_hash(const wl_onnx_file *f, char hex[65])
+{
+    wl_sha256 h;
+    uint8_t d[32];
+    wl_sha256_init(&h);
+    wl_sha256_update(&h, f->data, f->size);
+    wl_sha256_final(&h, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
 /* Mean that skips NaN and lets +-inf propagate (pandas mean, as get_summary()). */
 static double mean_skipnan(const wl_layer *ls, size_t n, size_t offset)
 {
@@ -1268,8 +1355,20 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     }
     /* Pass 2: score the layers, two at a time. */
     wl_onnx_release_pages(f); /* the header pass mapped the folio around every header */
+    if (st == WL_OK && opts_in->shard_count > 0) {
+        if (opts_in->shard_index < 0 || opts_in->shard_index >= opts_in->shard_count)
+            st = WL_FAIL(err, WL_E_USAGE, "shard %d of %d does not exist", opts_in->shard_index,
+                         opts_in->shard_count);
+        else
+            st = assign_shards(&m, a, err);
+        a->shard_index = opts_in->shard_index;
+        a->shard_count = opts_in->shard_count;
+        model_hash(f, a->model_sha256);
+    }
     if (st == WL_OK)
         st = run_pool(&m, &a->peak_admitted_bytes, err);
+    if (st == WL_OK && opts_in->shard_count > 0)
+        keep_shard_layers(&m, a);
     if (st != WL_OK) {
         wl_err_wrap(err, "%s", path);
         goto out;
@@ -1325,6 +1424,13 @@ void wl_analysis_free(wl_analysis *a)
         free(a->skipped[i].name);
         free(a->skipped[i].reason);
     }
+    for (size_t i = 0; i < a->n_inventory; i++)
+        free(a->inventory[i].id);
+    free(a->inventory);
+    free(a->blas);
+    for (size_t i = 0; i < a->n_owned_strs; i++)
+        free(a->owned_strs[i]);
+    free(a->owned_strs);
     free(a->layers);
     free(a->skipped);
     free(a->path);

@@ -8,11 +8,21 @@
 #include "weightlint.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 int cli_analyze_main(int argc, char **argv);
 int cli_check_main(int argc, char **argv);
 int cli_compare_main(int argc, char **argv);
 int cli_report_main(int argc, char **argv);
+int cli_merge_main(int argc, char **argv);
+
+/* The analysis JSON (docs/analyze-json.md): written by analyze and merge, read back by merge,
+ * check, compare and report (analysis_in.c). */
+#define CLI_ANALYSIS_SCHEMA_VERSION 1
+/* Writes the analysis JSON of n_models results; opts (the settings they ran with) is needed
+ * only for a sharded run's "shard" block and may be NULL otherwise. */
+void cli_write_analysis_json(FILE *out, wl_analysis *const *results, int n_models,
+                             const wl_options *opts);
 
 /* Prints "weightlint: error: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

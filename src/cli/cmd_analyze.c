@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ANALYZE_JSON_SCHEMA_VERSION 1
-
 typedef enum out_format { FMT_TEXT, FMT_CSV, FMT_JSON } out_format;
 
 /* wl_skipped.reason_code values, in the order coverage lines list them. */
@@ -47,6 +45,11 @@ static const char analyze_help[] =
     "      --dist-test    is the tail a power law? TPL, exponential, stretched exp and\n"
     "                     log-normal fits, likelihood-ratio tests and best_fit (powerlaw 1.5)\n"
     "      --evals DIR    write each model's eigenvalues to DIR/<model>.evals.txt\n"
+    "      --shard K/N    score only shard K (0-based) of N, balanced by predicted cost;\n"
+    "                     writes a part for `weightlint merge` (needs --format json)\n"
+    "      --shard auto   K and N from SLURM_ARRAY_TASK_ID/_COUNT (minus _MIN), or\n"
+    "                     JOB_COMPLETION_INDEX with --shard-count or WEIGHTLINT_SHARD_COUNT\n"
+    "      --shard-count N  the N of --shard auto on engines that do not export it\n"
     "      --progress     show progress on stderr even when it is not a terminal\n"
     "      --no-progress  never show progress\n"
     "  -h, --help         this help\n"
@@ -347,7 +350,53 @@ static void json_summary(wl_json *j, const wl_summary *s)
     wl_json_end_object(j);
 }
 
-static void json_model(wl_json *j, const wl_analysis *a)
+/* A shard's part (analyze --shard): where it fits and what `merge` checks (docs/shards.md). */
+static void json_shard(wl_json *j, const wl_analysis *a, const wl_options *o)
+{
+    wl_json_begin_object(j);
+    wl_json_key(j, "index");
+    wl_json_int(j, a->shard_index);
+    wl_json_key(j, "count");
+    wl_json_int(j, a->shard_count);
+    wl_json_key(j, "model_sha256");
+    wl_json_string(j, a->model_sha256);
+    wl_json_key(j, "settings");
+    wl_json_begin_object(j);
+    wl_json_key(j, "compat");
+    wl_json_string(j, o->compat == WL_COMPAT_WW ? "ww" : "none");
+    wl_json_key(j, "mp_fit");
+    wl_json_bool(j, o->mp_fit);
+    wl_json_key(j, "randomize");
+    wl_json_bool(j, o->randomize);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    wl_json_key(j, "seed");
+    wl_json_string(j, seed);
+    wl_json_key(j, "layers");
+    if (o->layers != NULL)
+        wl_json_string(j, o->layers);
+    else
+        wl_json_null(j);
+    wl_json_key(j, "fast");
+    wl_json_bool(j, o->fast);
+    wl_json_key(j, "dist_test");
+    wl_json_bool(j, o->dist_test);
+    wl_json_end_object(j);
+    wl_json_key(j, "inventory");
+    wl_json_begin_array(j);
+    for (size_t i = 0; i < a->n_inventory; i++) {
+        wl_json_begin_object(j);
+        wl_json_key(j, "id");
+        wl_json_string(j, a->inventory[i].id);
+        wl_json_key(j, "shard");
+        wl_json_int(j, a->inventory[i].shard);
+        wl_json_end_object(j);
+    }
+    wl_json_end_array(j);
+    wl_json_end_object(j);
+}
+
+static void json_model(wl_json *j, const wl_analysis *a, const wl_options *o)
 {
     wl_json_begin_object(j);
     wl_json_key(j, "path");
@@ -413,7 +462,7 @@ static void json_model(wl_json *j, const wl_analysis *a)
     wl_json_key(j, "compat");
     wl_json_string(j, a->compat == WL_COMPAT_WW ? "ww" : "none");
     wl_json_key(j, "blas");
-    wl_json_string(j, wl_blas_info());
+    wl_json_string(j, a->blas ? a->blas : wl_blas_info());
     wl_json_key(j, "precision");
     wl_json_string(j, a->fast ? "float32-gram (approximate, --fast)" : "float64");
     wl_json_key(j, "ir_version");
@@ -421,7 +470,36 @@ static void json_model(wl_json *j, const wl_analysis *a)
     wl_json_key(j, "producer");
     wl_json_string(j, a->producer);
     wl_json_end_object(j);
+    if (a->shard_count > 0 && o != NULL) {
+        wl_json_key(j, "shard");
+        json_shard(j, a, o);
+    }
     wl_json_end_object(j);
+}
+
+void cli_write_analysis_json(FILE *out, wl_analysis *const *results, int n_models,
+                             const wl_options *opts)
+{
+    wl_json j;
+    wl_json_init(&j, out, 1);
+    wl_json_begin_object(&j);
+    wl_json_key(&j, "schema_version");
+    wl_json_int(&j, CLI_ANALYSIS_SCHEMA_VERSION);
+    wl_json_key(&j, "tool");
+    wl_json_string(&j, "weightlint");
+    wl_json_key(&j, "layers");
+    wl_json_begin_array(&j);
+    for (int m = 0; m < n_models; m++)
+        for (size_t i = 0; i < results[m]->n_layers; i++)
+            json_layer(&j, results[m], &results[m]->layers[i]);
+    wl_json_end_array(&j);
+    wl_json_key(&j, "models");
+    wl_json_begin_array(&j);
+    for (int m = 0; m < n_models; m++)
+        json_model(&j, results[m], opts);
+    wl_json_end_array(&j);
+    wl_json_end_object(&j);
+    fputc('\n', out);
 }
 
 /* ------------------------------------------------------------------ evals */
@@ -460,12 +538,73 @@ static int write_evals(const char *dir, const wl_analysis *a)
     return 0;
 }
 
+/* ------------------------------------------------------------------ --shard */
+
+/* A non-negative decimal integer below 2^31 from s (all of it), or -1. */
+static long shard_number(const char *s)
+{
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return (errno || *end || v > 0x7fffffffL) ? -1 : v;
+}
+
+/* The shard from "K/N", or with "auto" from the engine's environment (docs/shards.md).
+ * count_opt: --shard-count (or -1). Prints why and returns -1 on a bad value. */
+static int resolve_shard(const char *arg, long count_opt, int *index, int *count)
+{
+    long k = -1, n = -1;
+    const char *what = "--shard";
+    if (strcmp(arg, "auto") != 0) {
+        const char *slash = strchr(arg, '/');
+        char kbuf[32];
+        if (slash != NULL && (size_t)(slash - arg) < sizeof kbuf) {
+            memcpy(kbuf, arg, (size_t)(slash - arg));
+            kbuf[slash - arg] = '\0';
+            k = shard_number(kbuf);
+            n = shard_number(slash + 1);
+        }
+        if (k < 0 || n < 1) {
+            cli_error("--shard '%s': expected K/N (shard K of N, 0 <= K < N) or auto", arg);
+            return -1;
+        }
+    } else if (getenv("SLURM_ARRAY_TASK_ID") != NULL) {
+        what = "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT";
+        k = shard_number(getenv("SLURM_ARRAY_TASK_ID"));
+        n = count_opt > 0 ? count_opt : shard_number(getenv("SLURM_ARRAY_TASK_COUNT"));
+        const char *min = getenv("SLURM_ARRAY_TASK_MIN"); /* --array=1-4 numbers from 1 */
+        if (min != NULL && k >= 0) {
+            long lo = shard_number(min);
+            k = lo >= 0 && lo <= k ? k - lo : -1;
+        }
+    } else if (getenv("JOB_COMPLETION_INDEX") != NULL) {
+        what = "JOB_COMPLETION_INDEX with --shard-count/WEIGHTLINT_SHARD_COUNT";
+        k = shard_number(getenv("JOB_COMPLETION_INDEX"));
+        n = count_opt > 0 ? count_opt : shard_number(getenv("WEIGHTLINT_SHARD_COUNT"));
+    } else {
+        cli_error("--shard auto: none of SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX is set "
+                  "(give --shard K/N)");
+        return -1;
+    }
+    if (k < 0 || n < 1 || k >= n) {
+        cli_error("--shard: %s: shard %ld of %ld does not exist (expected 0 <= K < N)", what, k,
+                  n);
+        return -1;
+    }
+    *index = (int)k;
+    *count = (int)n;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ main */
 
 int cli_analyze_main(int argc, char **argv)
 {
     enum { OPT_COMPAT = 256, OPT_LAYERS, OPT_MP, OPT_RAND, OPT_SEED, OPT_EVALS, OPT_PROG,
-           OPT_NOPROG, OPT_THREADS, OPT_FAST, OPT_DIST };
+           OPT_NOPROG, OPT_THREADS, OPT_FAST, OPT_DIST, OPT_SHARD,
+           OPT_SHARD_COUNT };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
         {"compat", required_argument, NULL, OPT_COMPAT},
@@ -477,9 +616,12 @@ int cli_analyze_main(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"fast", no_argument, NULL, OPT_FAST},
         {"dist-test", no_argument, NULL, OPT_DIST},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"shard-count", required_argument, NULL, OPT_SHARD_COUNT},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     out_format fmt = FMT_TEXT;
-    const char *output = NULL, *layers = NULL, *evals_dir = NULL;
+    const char *output = NULL, *layers = NULL, *evals_dir = NULL, *shard = NULL;
+    long shard_count = -1;
     wl_compat compat = WL_COMPAT_NONE;
     int mp = 0, rnd = 0, progress = -1, threads = 0, fast = 0, dist = 0;
     uint64_t seed = 0;
@@ -533,6 +675,16 @@ int cli_analyze_main(int argc, char **argv)
         case OPT_DIST:
             dist = 1;
             break;
+        case OPT_SHARD:
+            shard = optarg;
+            break;
+        case OPT_SHARD_COUNT:
+            shard_count = shard_number(optarg);
+            if (shard_count < 1) {
+                cli_error("--shard-count '%s': expected a positive integer", optarg);
+                return WL_EXIT_USAGE;
+            }
+            break;
         case OPT_PROG:
             progress = 1;
             break;
@@ -559,6 +711,16 @@ int cli_analyze_main(int argc, char **argv)
     }
     wl_options opts;
     wl_options_init(&opts, compat);
+    if (shard_count > 0 && shard == NULL)
+        shard = "auto";
+    if (shard != NULL) {
+        if (fmt != FMT_JSON) {
+            cli_error("--shard writes a part for `weightlint merge`: it needs --format json");
+            return WL_EXIT_USAGE;
+        }
+        if (resolve_shard(shard, shard_count, &opts.shard_index, &opts.shard_count) != 0)
+            return WL_EXIT_USAGE;
+    }
     if (mp)
         opts.mp_fit = 1;
     opts.randomize = rnd;
@@ -610,26 +772,7 @@ int cli_analyze_main(int argc, char **argv)
         }
         if (out != NULL) {
             if (fmt == FMT_JSON) {
-                wl_json j;
-                wl_json_init(&j, out, 1);
-                wl_json_begin_object(&j);
-                wl_json_key(&j, "schema_version");
-                wl_json_int(&j, ANALYZE_JSON_SCHEMA_VERSION);
-                wl_json_key(&j, "tool");
-                wl_json_string(&j, "weightlint");
-                wl_json_key(&j, "layers");
-                wl_json_begin_array(&j);
-                for (int m = 0; m < n_models; m++)
-                    for (size_t i = 0; i < results[m]->n_layers; i++)
-                        json_layer(&j, results[m], &results[m]->layers[i]);
-                wl_json_end_array(&j);
-                wl_json_key(&j, "models");
-                wl_json_begin_array(&j);
-                for (int m = 0; m < n_models; m++)
-                    json_model(&j, results[m]);
-                wl_json_end_array(&j);
-                wl_json_end_object(&j);
-                fputc('\n', out);
+                cli_write_analysis_json(out, results, n_models, &opts);
             } else if (fmt == FMT_CSV) {
                 write_csv_header(out);
                 for (int m = 0; m < n_models; m++)

@@ -21,6 +21,7 @@ static const struct {
     {"check", cli_check_main, "lint the weights: rules, findings and CI exit codes"},
     {"compare", cli_compare_main, "compare models layer by layer: deltas, regressions, ranking"},
     {"report", cli_report_main, "self-contained HTML report with ESD plots (--compare BASE)"},
+    {"merge", cli_merge_main, "join the parts of a sharded analysis (analyze --shard K/N)"},
 };
 
 static const char usage_text[] =
