@@ -786,12 +786,13 @@ static void drop_pages(const void *base, size_t len, const void *lo_p, const voi
 static void widen_released(const wl_dtype_info *dt, const uint8_t *src, size_t n, double *dst,
                            const void *base, size_t len)
 {
-    size_t per = WL_WIDEN_CHUNK_BYTES / dt->elem_bytes;
+    /* A whole number of bytes per chunk, also for packed sub-byte types. */
+    size_t per = WL_WIDEN_CHUNK_BYTES * 8 / dt->elem_bits;
     for (size_t i = 0; i < n; i += per) {
         size_t k = n - i < per ? n - i : per;
-        const uint8_t *p = src + i * dt->elem_bytes;
+        const uint8_t *p = src + (size_t)wl_dtype_bytes(dt, i);
         dt->raw_to_double(p, k, dst + i);
-        drop_pages(base, len, p, p + k * dt->elem_bytes);
+        drop_pages(base, len, p, src + (size_t)wl_dtype_bytes(dt, i + k));
     }
 }
 
