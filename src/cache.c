@@ -15,6 +15,7 @@
 #include "wl_err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -352,10 +353,16 @@ static int parse_field(const field *fd, const char *v, wl_layer *l)
 static int parse_entry(char *text, const char *want_key, wl_layer *l)
 {
     unsigned char seen[N_FIELDS] = {0};
-    int has_status = 0, has_reason = 0, line_no = 0;
+    int has_status = 0, has_reason = 0, has_end = 0, line_no = 0;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         line_no++;
+        if (has_end)
+            return -1; /* nothing may follow the trailer */
+        if (strcmp(line, "end") == 0 && line_no > 2) {
+            has_end = 1;
+            continue;
+        }
         char *sp = strchr(line, ' ');
         const char *v = sp ? sp + 1 : "";
         if (sp)
@@ -390,8 +397,8 @@ static int parse_entry(char *text, const char *want_key, wl_layer *l)
             seen[i] = 1;
         }
     }
-    if (!has_status || !has_reason)
-        return -1;
+    if (!has_status || !has_reason || !has_end)
+        return -1; /* a torn entry (its last value may be cut mid-number) is never trusted */
     for (size_t i = 0; i < N_FIELDS; i++)
         if (!seen[i])
             return -1;
@@ -435,19 +442,35 @@ void wl_cache_store(wl_cache *c, const uint8_t key[WL_CACHE_KEY_BYTES], const wl
 {
     if (l->status != WL_LAYER_SUCCESS && l->status != WL_LAYER_FIT_FAILED)
         return; /* non-finite layers are cheap to find again and carry a position */
-    char dir[4200], path[4200], tmp[4300], h[2 * WL_CACHE_KEY_BYTES + 1];
+    char dir[4200], path[4200], tmp[4400], h[2 * WL_CACHE_KEY_BYTES + 1];
     entry_path(c, key, dir, sizeof dir, 1);
     entry_path(c, key, path, sizeof path, 0);
     hex(key, h);
     pthread_mutex_lock(c->mu);
     uint64_t seq = c->seq++;
     pthread_mutex_unlock(c->mu);
-    snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%" PRIu64 ".tmp", dir, h, (long)getpid(), seq);
+    /* The temporary name is unique per host, process and store, and created exclusively: on a
+     * cache shared by shards on several machines (NFS), two writers never share one. The
+     * rename then replaces an entry atomically, so a reader sees a whole entry or none. */
+    char host[64] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    for (char *q = host; *q; q++)
+        if (*q == '/')
+            *q = '_';
+    snprintf(tmp, sizeof tmp, "%s/.%s.%s.%ld.%" PRIu64 ".tmp", dir, h, host, (long)getpid(),
+             seq);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         goto fail;
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        if (fd >= 0) {
+            close(fd);
+            remove(tmp);
+        }
         goto fail;
+    }
     fprintf(f, "%s %d\nkey %s\nstatus %s\nstatus_reason %s\n", entry_magic, WL_CACHE_FORMAT, h,
             l->status == WL_LAYER_SUCCESS ? "success" : "failed", l->status_reason);
     for (size_t i = 0; i < N_FIELDS; i++) {
@@ -470,6 +493,7 @@ void wl_cache_store(wl_cache *c, const uint8_t key[WL_CACHE_KEY_BYTES], const wl
             fprintf(f, "%s %d\n", fields[i].name, x);
         }
     }
+    fputs("end\n", f); /* an entry without it was cut short (a full disk, a crash) */
     int bad = ferror(f);
     if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
         remove(tmp);

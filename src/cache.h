@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define WL_CACHE_KEY_BYTES 32          /* SHA-256 */
-#define WL_CACHE_FORMAT    2           /* bump when the entry layout or key changes */
+#define WL_CACHE_FORMAT    3           /* bump when the entry layout or key changes (3: "end") */
 #define WL_CACHE_MAX_ENTRY (64u << 10) /* an entry is ~1.5 KB of text; larger is corrupt */
 
 /* ---- SHA-256 (FIPS 180-4) ---- */

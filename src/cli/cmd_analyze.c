@@ -45,6 +45,8 @@ static const char analyze_help[] =
     "      --dist-test    is the tail a power law? TPL, exponential, stretched exp and\n"
     "                     log-normal fits, likelihood-ratio tests and best_fit (powerlaw 1.5)\n"
     "      --evals DIR    write each model's eigenvalues to DIR/<model>.evals.txt\n"
+    "      --cache DIR    reuse per-layer results from DIR (safe to share between\n"
+    "                     concurrent processes and shards)\n"
     "      --shard K/N    score only shard K (0-based) of N, balanced by predicted cost;\n"
     "                     writes a part for `weightlint merge` (needs --format json)\n"
     "      --shard auto   K and N from SLURM_ARRAY_TASK_ID/_COUNT (minus _MIN), or\n"
@@ -604,7 +606,7 @@ int cli_analyze_main(int argc, char **argv)
 {
     enum { OPT_COMPAT = 256, OPT_LAYERS, OPT_MP, OPT_RAND, OPT_SEED, OPT_EVALS, OPT_PROG,
            OPT_NOPROG, OPT_THREADS, OPT_FAST, OPT_DIST, OPT_SHARD,
-           OPT_SHARD_COUNT };
+           OPT_SHARD_COUNT, OPT_CACHE };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
         {"compat", required_argument, NULL, OPT_COMPAT},
@@ -618,9 +620,10 @@ int cli_analyze_main(int argc, char **argv)
         {"dist-test", no_argument, NULL, OPT_DIST},
         {"shard", required_argument, NULL, OPT_SHARD},
         {"shard-count", required_argument, NULL, OPT_SHARD_COUNT},
+        {"cache", required_argument, NULL, OPT_CACHE},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     out_format fmt = FMT_TEXT;
-    const char *output = NULL, *layers = NULL, *evals_dir = NULL, *shard = NULL;
+    const char *output = NULL, *layers = NULL, *evals_dir = NULL, *shard = NULL, *cache = NULL;
     long shard_count = -1;
     wl_compat compat = WL_COMPAT_NONE;
     int mp = 0, rnd = 0, progress = -1, threads = 0, fast = 0, dist = 0;
@@ -677,6 +680,9 @@ int cli_analyze_main(int argc, char **argv)
             break;
         case OPT_SHARD:
             shard = optarg;
+            break;
+        case OPT_CACHE:
+            cache = optarg;
             break;
         case OPT_SHARD_COUNT:
             shard_count = shard_number(optarg);
@@ -735,9 +741,20 @@ int cli_analyze_main(int argc, char **argv)
     opts.progress_ctx = &ps;
 
     int n_models = argc - optind;
+    wl_cache *results_cache = NULL;
+    if (cache != NULL) {
+        wl_err cerr;
+        wl_err_clear(&cerr);
+        if (wl_cache_open(cache, &results_cache, &cerr) != WL_OK) {
+            cli_error("--cache: %s", cerr.msg);
+            return WL_EXIT_USAGE;
+        }
+        opts.cache = results_cache;
+    }
     wl_analysis **results = calloc((size_t)n_models, sizeof *results);
     if (results == NULL) {
         cli_error("out of memory");
+        wl_cache_close(results_cache);
         return WL_EXIT_INTERNAL;
     }
     int rc = WL_EXIT_OK;
@@ -795,5 +812,6 @@ int cli_analyze_main(int argc, char **argv)
     for (int m = 0; m < n_models; m++)
         wl_analysis_free(results[m]);
     free(results);
+    wl_cache_close(results_cache);
     return rc;
 }
