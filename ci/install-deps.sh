@@ -13,6 +13,7 @@ PKGS=(
   libjansson-dev                    # reading analysis JSON back (merge; check/compare/report inputs)
   libcmocka-dev                     # unit tests
   python3 python3-jsonschema        # conformance replay, SARIF schema validation
+  python3-yaml                      # tests/scripts/recipes.sh reads the Kubernetes manifest
   libonnx-testdata                  # 1,072 operator test models for the loader smoke test
   python3-onnx                      # derives the external-data copies of the real-model test set
   clang libclang-rt-14-dev valgrind # make fuzz (libFuzzer); the allocation-failure sweep's leak check

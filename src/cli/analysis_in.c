@@ -10,7 +10,6 @@
 #include "cli.h"
 #include "columns.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 typedef struct rd {
     const char *path;
     int failed;
+    wl_err *err;
 } rd;
 
 static void bad(rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -30,12 +30,14 @@ static void bad(rd *r, const char *fmt, ...)
     if (r->failed)
         return;
     r->failed = 1;
-    char msg[512];
+    char msg[400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cli_error("%s: %s", r->path, msg);
+    int nomem = strcmp(msg, "out of memory") == 0;
+    r->err->code = nomem ? WL_E_NOMEM : WL_E_FORMAT;
+    snprintf(r->err->msg, sizeof r->err->msg, "%s: %s", r->path, msg);
 }
 
 /* Keeps a copy of s owned by a (fields that are static strings in analyzed results). */
@@ -297,18 +299,20 @@ int cli_analysis_sniff(const char *path)
     return c == '{'; /* an ONNX file starts with a protobuf tag, never '{' */
 }
 
-int cli_analysis_read(const char *path, cli_analysis_doc *doc)
+wl_status cli_analysis_read(const char *path, cli_analysis_doc *doc, wl_err *err)
 {
     memset(doc, 0, sizeof *doc);
-    rd r = {.path = path};
+    rd r = {.path = path, .err = err};
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
-        if (je.line < 0 || errno == ENOENT)
-            cli_error("%s: cannot read: %s", path, je.text);
+        err->code = je.line < 0 ? WL_E_IO : WL_E_FORMAT;
+        if (je.line < 0)
+            snprintf(err->msg, sizeof err->msg, "%s: cannot read: %s", path, je.text);
         else
-            cli_error("%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
-        return WL_EXIT_MODEL;
+            snprintf(err->msg, sizeof err->msg, "%s:%d:%d: not valid JSON: %s", path, je.line,
+                     je.column, je.text);
+        return err->code;
     }
     const json_t *sv = json_object_get(root, "schema_version");
     const char *tool = json_string_value(json_object_get(root, "tool"));
@@ -384,9 +388,9 @@ out:
     json_decref(root);
     if (r.failed) {
         cli_analysis_doc_free(doc);
-        return WL_EXIT_MODEL;
+        return err->code;
     }
-    return WL_EXIT_OK;
+    return WL_OK;
 }
 
 void cli_analysis_doc_free(cli_analysis_doc *doc)

@@ -18,11 +18,11 @@ typedef struct cli_analysis_doc {
  * compare and report tell an analysis from a model. */
 int cli_analysis_sniff(const char *path);
 
-/* Reads an analysis JSON. Returns WL_EXIT_OK with *doc filled (free with
- * cli_analysis_doc_free), or prints "weightlint: error: FILE: ..." and returns WL_EXIT_MODEL:
- * not JSON, not an analysis, another schema_version, a field of the wrong type. Summaries are
+/* Reads an analysis JSON. Returns WL_OK with *doc filled (free with cli_analysis_doc_free),
+ * or an error with err->msg "FILE: ...": WL_E_IO (unreadable), WL_E_FORMAT (not JSON, not an
+ * analysis, another schema_version, a field of the wrong type), WL_E_NOMEM. Summaries are
  * recomputed from the layers, with the code that made them, so they come out bit-identical. */
-int cli_analysis_read(const char *path, cli_analysis_doc *doc);
+wl_status cli_analysis_read(const char *path, cli_analysis_doc *doc, wl_err *err);
 void cli_analysis_doc_free(cli_analysis_doc *doc);
 
 #endif

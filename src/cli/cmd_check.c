@@ -7,6 +7,7 @@
  * or above --fail-on, 2 usage or rules error, 3 model unreadable, 4 internal failure.
  */
 #include "cli.h"
+#include "inputs.h"
 #include "phase.h"
 #include "report.h"
 #include "rules.h"
@@ -101,61 +102,6 @@ typedef struct check_opts {
     uint64_t seed;
     const char *cache_dir; /* --cache: per-layer result cache */
 } check_opts;
-
-/* A loaded ruleset, shared by the models that found the same configuration. */
-typedef struct rules_entry {
-    char *key; /* path, or "preset:<name>" */
-    wl_rules *rules;
-} rules_entry;
-
-typedef struct rules_cache {
-    rules_entry *items;
-    size_t n;
-} rules_cache;
-
-static void cache_free(rules_cache *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->items[i].key);
-        wl_rules_free(c->items[i].rules);
-    }
-    free(c->items);
-}
-
-/* Returns the ruleset for key, loading it (a preset when is_preset) on first use; NULL after
- * printing the error. */
-static wl_rules *cache_get(rules_cache *c, const char *key, int is_preset, int *rc)
-{
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->items[i].key, key) == 0)
-            return c->items[i].rules;
-    wl_err err;
-    wl_err_clear(&err);
-    wl_rules *r = NULL;
-    wl_status st = is_preset ? wl_rules_load_preset(key + strlen("preset:"), &r, &err)
-                             : wl_rules_load_file(key, &r, &err);
-    if (st != WL_OK) {
-        cli_error("%s", err.msg);
-        *rc = st == WL_E_NOMEM ? WL_EXIT_INTERNAL : WL_EXIT_USAGE;
-        return NULL;
-    }
-    rules_entry *items = realloc(c->items, (c->n + 1) * sizeof *items);
-    char *k = strdup(key);
-    if (!items || !k) {
-        free(k);
-        if (items)
-            c->items = items;
-        wl_rules_free(r);
-        cli_error("out of memory");
-        *rc = WL_EXIT_INTERNAL;
-        return NULL;
-    }
-    c->items = items;
-    c->items[c->n].key = k;
-    c->items[c->n].rules = r;
-    c->n++;
-    return r;
-}
 
 static int parse_level(const char *opt, const char *arg, wl_severity *out)
 {
@@ -380,31 +326,6 @@ static int parse_args(int argc, char **argv, check_opts *o)
     return 0;
 }
 
-/* The rules of one model, per the discovery order of --help. */
-static wl_rules *rules_for(const check_opts *o, rules_cache *cache, const char *model, int *rc)
-{
-    char key[64];
-    if (o->config)
-        return cache_get(cache, o->config, 0, rc);
-    if (o->preset) {
-        snprintf(key, sizeof key, "preset:%.50s", o->preset);
-        return cache_get(cache, key, 1, rc);
-    }
-    wl_err err;
-    wl_err_clear(&err);
-    char *found = NULL;
-    if (wl_rules_discover(model, &found, &err) != WL_OK) {
-        cli_error("%s", err.msg);
-        *rc = WL_EXIT_INTERNAL;
-        return NULL;
-    }
-    if (!found)
-        return cache_get(cache, "preset:default", 1, rc);
-    wl_rules *r = cache_get(cache, found, 0, rc);
-    free(found);
-    return r;
-}
-
 /* Writes the report in fmt to path atomically (temporary file, then rename). */
 static int write_file_report(const char *path, wl_report_format fmt, const wl_report *rep)
 {
@@ -456,7 +377,7 @@ static int write_baseline_file(const char *path, const wl_findings *f)
 int cli_check_main(int argc, char **argv)
 {
     check_opts o = {.min_severity = WL_SEV_INFO, .fail_on = WL_SEV_ERROR, .color = -1};
-    rules_cache cache = {0};
+    cli_rules_set cache = {0};
     wl_findings findings = {0};
     wl_baseline *baseline = NULL;
     wl_report_model *models = NULL;
@@ -482,7 +403,7 @@ int cli_check_main(int argc, char **argv)
     /* 1. the configuration of every model, before any analysis: a rules error is exit 2 */
     if (n_models <= 0) {
         /* --print-config alone: the configuration a model in this folder would get */
-        wl_rules *r = rules_for(&o, &cache, "./model.onnx", &rc);
+        wl_rules *r = cli_rules_for(&cache, o.config, o.preset, "./model.onnx", &rc);
         if (r)
             wl_rules_write_yaml(r, stdout);
         goto out;
@@ -497,7 +418,7 @@ int cli_check_main(int argc, char **argv)
         goto out;
     }
     for (int m = 0; m < n_models; m++) {
-        model_rules[m] = rules_for(&o, &cache, argv[optind + m], &rc);
+        model_rules[m] = cli_rules_for(&cache, o.config, o.preset, argv[optind + m], &rc);
         if (!model_rules[m])
             goto out;
     }
@@ -544,7 +465,7 @@ int cli_check_main(int argc, char **argv)
         wl_err_clear(&err);
         models[m].path = path;
         models[m].config = model_rules[m]->source;
-        wl_status st = wl_analyze_file(path, &opts, &analyses[m], &err);
+        wl_status st = cli_input_load(path, &opts, &analyses[m], &err);
         if (st != WL_OK) {
             cli_error("%s", err.msg);
             errors[m] = strdup(err.msg);
@@ -556,6 +477,7 @@ int cli_check_main(int argc, char **argv)
             continue;
         }
         wl_analysis *a = analyses[m];
+        models[m].path = a->path; /* an analysis JSON's findings point at its model */
         for (size_t i = 0; i < a->n_layers; i++)
             if (!a->layers[i].phase)
                 a->layers[i].phase = wl_phase_classify(&a->layers[i]);
@@ -569,7 +491,7 @@ int cli_check_main(int argc, char **argv)
     for (size_t i = 0; i < cache.n; i++) {
         wl_err err;
         wl_err_clear(&err);
-        if (wl_rules_unused(cache.items[i].rules, &findings, &err) != WL_OK) {
+        if (wl_rules_unused(cache.rules[i], &findings, &err) != WL_OK) {
             cli_error("%s", err.msg);
             rc = WL_EXIT_INTERNAL;
             goto out;
@@ -625,7 +547,7 @@ out:
     free(model_rules);
     wl_findings_clear(&findings);
     wl_baseline_free(baseline);
-    cache_free(&cache);
+    cli_rules_set_free(&cache);
     wl_cache_close(results);
     return rc;
 }

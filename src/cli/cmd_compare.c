@@ -7,6 +7,7 @@
  * comparable (different architectures). docs/compare.md is the user documentation.
  */
 #include "cli.h"
+#include "inputs.h"
 #include "compare.h"
 #include "phase.h"
 #include "rules.h"
@@ -192,32 +193,6 @@ static int parse_args(int argc, char **argv, compare_opts *o)
     return 0;
 }
 
-/* The ruleset per --help: --config, --preset, .weightlint.yaml found from the first
- * candidate, else the built-in defaults. NULL with *rc set after printing the error. */
-static wl_rules *load_rules(const compare_opts *o, const char *candidate, int *rc)
-{
-    wl_err err;
-    wl_err_clear(&err);
-    wl_rules *r = NULL;
-    char *found = NULL;
-    wl_status st;
-    if (o->config)
-        st = wl_rules_load_file(o->config, &r, &err);
-    else if (o->preset)
-        st = wl_rules_load_preset(o->preset, &r, &err);
-    else if ((st = wl_rules_discover(candidate, &found, &err)) == WL_OK)
-        st = found ? wl_rules_load_file(found, &r, &err) : wl_rules_new_default(&r, &err);
-    free(found);
-    if (st != WL_OK) {
-        cli_error("%s", err.msg);
-        *rc = st == WL_E_NOMEM              ? WL_EXIT_INTERNAL
-              : st == WL_E_IO && !o->config ? WL_EXIT_INTERNAL
-                                            : WL_EXIT_USAGE;
-        return NULL;
-    }
-    return r;
-}
-
 static int write_report_file(const char *path, wl_cmp_format fmt, const wl_compare_report *rep)
 {
     char tmp[4096];
@@ -244,6 +219,7 @@ static int write_report_file(const char *path, wl_cmp_format fmt, const wl_compa
 int cli_compare_main(int argc, char **argv)
 {
     compare_opts o = {.format = WL_CMP_FORMAT_TEXT};
+    cli_rules_set rules_set = {0};
     wl_rules *rules = NULL;
     wl_cache *cache = NULL;
     wl_analysis **models = NULL;
@@ -258,7 +234,7 @@ int cli_compare_main(int argc, char **argv)
     wl_compare_cfg cfg;
     wl_err err;
     wl_err_clear(&err);
-    if ((rules = load_rules(&o, paths[1], &rc)) == NULL)
+    if ((rules = cli_rules_for(&rules_set, o.config, o.preset, paths[1], &rc)) == NULL)
         goto out;
     if (wl_compare_cfg_from_rules(rules, &cfg, &err) != WL_OK) {
         cli_error("%s", err.msg);
@@ -287,7 +263,7 @@ int cli_compare_main(int argc, char **argv)
         opts.threads = o.threads;
     for (size_t m = 0; m < n_models; m++) {
         wl_err_clear(&err);
-        wl_status st = wl_analyze_file(paths[m], &opts, &models[m], &err);
+        wl_status st = cli_input_load(paths[m], &opts, &models[m], &err);
         if (st != WL_OK) {
             cli_error("%s", err.msg);
             int code = wl_status_exit_code(st);
@@ -370,6 +346,6 @@ out:
     free(cmps);
     free(models);
     wl_cache_close(cache);
-    wl_rules_free(rules);
+    cli_rules_set_free(&rules_set);
     return rc;
 }

@@ -170,8 +170,15 @@ int cli_merge_main(int argc, char **argv)
         cli_error("out of memory");
         return WL_EXIT_INTERNAL;
     }
-    for (int p = 0; p < n_parts && rc == WL_EXIT_OK; p++)
-        rc = cli_analysis_read(names[p], &parts[p]);
+    for (int p = 0; p < n_parts && rc == WL_EXIT_OK; p++) {
+        wl_err err;
+        wl_err_clear(&err);
+        wl_status st = cli_analysis_read(names[p], &parts[p], &err);
+        if (st != WL_OK) {
+            cli_error("%s", err.msg);
+            rc = st == WL_E_NOMEM ? WL_EXIT_INTERNAL : WL_EXIT_MODEL;
+        }
+    }
     if (rc != WL_EXIT_OK)
         goto out;
     n_models = parts[0].n_models;

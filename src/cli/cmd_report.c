@@ -9,7 +9,9 @@
  * `check` is the gate), 2 usage or rules error, 3 a model is unreadable, 4 internal or write
  * failure.
  */
+#include "analysis_in.h"
 #include "cli.h"
+#include "inputs.h"
 #include "plot_svg.h"
 #include "report_html.h"
 #include "rules.h"
@@ -158,44 +160,17 @@ static int parse_args(int argc, char **argv, report_opts *o)
     return 0;
 }
 
-/* The model's rules, in check's discovery order. *source gets a new string naming them. */
-static int load_rules(const report_opts *o, wl_rules **out, char **source)
-{
-    wl_err err;
-    wl_err_clear(&err);
-    wl_status st;
-    char *found = NULL;
-    *out = NULL;
-    if (!o->config && !o->preset) {
-        if (wl_rules_discover(o->model, &found, &err) != WL_OK) {
-            cli_error("%s", err.msg);
-            return WL_EXIT_INTERNAL;
-        }
-    }
-    if (o->config || found)
-        st = wl_rules_load_file(o->config ? o->config : found, out, &err);
-    else
-        st = wl_rules_load_preset(o->preset ? o->preset : "default", out, &err);
-    free(found);
-    if (st != WL_OK) {
-        cli_error("%s", err.msg);
-        return st == WL_E_NOMEM ? WL_EXIT_INTERNAL : WL_EXIT_USAGE;
-    }
-    *source = strdup((*out)->source ? (*out)->source : "");
-    if (!*source) {
-        cli_error("out of memory");
-        return WL_EXIT_INTERNAL;
-    }
-    return WL_EXIT_OK;
-}
-
 /* Analyzes path and evaluates r on it. Prints the error and returns its exit code. */
 static int analyze_one(const char *path, const wl_options *opts, wl_rules *r, wl_analysis **a,
                        wl_findings *fs)
 {
     wl_err err;
     wl_err_clear(&err);
-    wl_status st = wl_analyze_file(path, opts, a, &err);
+    if (cli_analysis_sniff(path))
+        cli_warning("%s: an analysis JSON holds no eigenvalues: the report has no ESD plots "
+                    "(give the model for them)",
+                    path);
+    wl_status st = cli_input_load(path, opts, a, &err);
     if (st == WL_OK)
         st = wl_rules_eval(r, *a, fs, &err);
     if (st != WL_OK) {
@@ -321,17 +296,19 @@ static int write_svgs(const char *dir, const wl_analysis *a)
 int cli_report_main(int argc, char **argv)
 {
     report_opts o = {.fail_on = WL_SEV_ERROR};
+    cli_rules_set rules_set = {0};
     wl_rules *rules = NULL;
-    char *source = NULL;
+    const char *source = NULL;
     wl_analysis *a = NULL, *b = NULL;
     wl_findings fa = {0}, fb = {0};
     wl_comparison *cmp = NULL;
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? WL_EXIT_OK : rc;
-    rc = load_rules(&o, &rules, &source);
-    if (rc != WL_EXIT_OK)
+    rules = cli_rules_for(&rules_set, o.config, o.preset, o.model, &rc);
+    if (rules == NULL)
         goto out;
+    source = rules->source ? rules->source : "";
 
     wl_options opts;
     wl_options_init(&opts, o.compat);
@@ -359,9 +336,10 @@ int cli_report_main(int argc, char **argv)
             goto out;
         }
     }
-    wl_html_model base = {o.base, source, b, &fb};
+    /* the model paths the analyses name: an analysis JSON's, not the JSON file's */
+    wl_html_model base = {b ? b->path : o.base, source, b, &fb};
     wl_html_report rep = {
-        .model = {o.model, source, a, &fa},
+        .model = {a->path, source, a, &fa},
         .base = o.base ? &base : NULL,
         .fail_on = o.fail_on,
         .cmp = cmp,
@@ -376,7 +354,6 @@ out:
     wl_findings_clear(&fb);
     wl_analysis_free(a);
     wl_analysis_free(b);
-    wl_rules_free(rules);
-    free(source);
+    cli_rules_set_free(&rules_set);
     return rc;
 }
