@@ -22,6 +22,8 @@
 #   WL_SARIF_FILE          where to write SARIF                       [weightlint.sarif]
 #   WL_SUMMARY             on or off                                  [on]
 #   WL_CACHE_DIR           per-layer result cache (--cache)           [none]
+#   WL_ANALYSIS_DIR        shards: N (ci/action-shard.sh merge): DIR/<model>.json is the
+#                          merged analysis of <model>, gated and compared instead of the model
 # and GitHub's own: GITHUB_WORKSPACE, GITHUB_EVENT_PATH, GITHUB_BASE_REF, GITHUB_OUTPUT,
 # GITHUB_STEP_SUMMARY. tests/scripts/action_pr.sh runs this script on a real git repository.
 set -uo pipefail
@@ -235,6 +237,17 @@ for m in "${models[@]}"; do
     fi
 done
 
+# What check and compare read for each model: its merged analysis when the shards made one
+# (shards: N), so the gate job does not analyze the model again, else the model itself.
+inputs=()
+for m in "${models[@]}"; do
+    if [ -n "${WL_ANALYSIS_DIR:-}" ] && [ -f "$WL_ANALYSIS_DIR/$m.json" ]; then
+        inputs+=("$WL_ANALYSIS_DIR/$m.json")
+    else
+        inputs+=("$m")
+    fi
+done
+
 # --------------------------------------------------------------- weightlint check
 check_args=()
 [ -n "${WL_CONFIG:-}" ] && check_args+=(--config "$WL_CONFIG")
@@ -242,13 +255,13 @@ check_args=()
 if [ "$fail_on" = never ]; then check_args+=(--exit-zero); else check_args+=(--fail-on "$fail_on"); fi
 
 mkdir -p -- "$(dirname -- "$sarif")"
-"$WL" check "${check_args[@]}" -f sarif -o "$sarif" -- "${models[@]}" 2>&1 | defuse >&2
+"$WL" check "${check_args[@]}" -f sarif -o "$sarif" -- "${inputs[@]}" 2>&1 | defuse >&2
 check_rc=${PIPESTATUS[0]}
 rc=$check_rc
 [ ${#refused[@]} -gt 0 ] && [ "$rc" -lt 3 ] && rc=3
-"$WL" check "${check_args[@]}" -f json -o "$tmp/check.json" -- "${models[@]}" >/dev/null 2>&1
-"$WL" check "${check_args[@]}" -f markdown --max-findings 50 -- "${models[@]}" >"$tmp/check.md" 2>/dev/null
-"$WL" check "${check_args[@]}" -f github -- "${models[@]}" 2>/dev/null |
+"$WL" check "${check_args[@]}" -f json -o "$tmp/check.json" -- "${inputs[@]}" >/dev/null 2>&1
+"$WL" check "${check_args[@]}" -f markdown --max-findings 50 -- "${inputs[@]}" >"$tmp/check.md" 2>/dev/null
+"$WL" check "${check_args[@]}" -f github -- "${inputs[@]}" 2>/dev/null |
     grep '^::' >"$tmp/annotations.check"
 log "weightlint check: exit $check_rc"
 
@@ -266,6 +279,7 @@ i=0
 compare_rc=0
 for m in "${models[@]}"; do
     [ -n "$compare_ref" ] || break
+    cand=${inputs[$i]}
     i=$((i + 1))
     base_dir="$tmp/base$i"
     src=${renamed_from[$m]:-$m} # a renamed model is compared with its old path's version
@@ -291,14 +305,14 @@ for m in "${models[@]}"; do
     esac
     label="$compare_name:$src"
     "$WL" compare "${cmp_args[@]}" --base-label "$label" -f json -o "$tmp/compare$i.json" \
-        -- "$base_dir/$src" "$m" 2>&1 | defuse >&2
+        -- "$base_dir/$src" "$cand" 2>&1 | defuse >&2
     crc=${PIPESTATUS[0]}
     [ "$crc" -gt "$rc" ] && rc=$crc
     [ "$crc" -gt "$compare_rc" ] && compare_rc=$crc
     # the report's own title and one-line header (lines 1-4) are the overview's job here
     "$WL" compare "${cmp_args[@]}" --base-label "$label" -f markdown --max-rows 60 \
-        -- "$base_dir/$src" "$m" 2>/dev/null | tail -n +5 >>"$tmp/compare.md"
-    "$WL" compare "${cmp_args[@]}" --base-label "$label" -f github -- "$base_dir/$src" "$m" \
+        -- "$base_dir/$src" "$cand" 2>/dev/null | tail -n +5 >>"$tmp/compare.md"
+    "$WL" compare "${cmp_args[@]}" --base-label "$label" -f github -- "$base_dir/$src" "$cand" \
         2>/dev/null | grep '^::' >>"$tmp/annotations.compare"
     verdict=$(python3 - "$tmp/compare$i.json" <<'PY' 2>/dev/null || echo unknown
 import json, sys

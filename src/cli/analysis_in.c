@@ -286,6 +286,16 @@ static void read_model(rd *r, wl_analysis *a, const json_t *o, char **settings, 
         read_shard(r, a, sh, settings);
 }
 
+char *cli_analysis_model_path(const char *path)
+{
+    json_t *root = json_load_file(path, 0, NULL);
+    const char *p = json_string_value(
+        json_object_get(json_array_get(json_object_get(root, "models"), 0), "path"));
+    char *out = p ? strdup(p) : NULL;
+    json_decref(root);
+    return out;
+}
+
 int cli_analysis_sniff(const char *path)
 {
     FILE *f = fopen(path, "rb");

@@ -18,6 +18,10 @@ typedef struct cli_analysis_doc {
  * compare and report tell an analysis from a model. */
 int cli_analysis_sniff(const char *path);
 
+/* The path of the (first) model an analysis JSON names, as a new string, or NULL when the file
+ * cannot be read as one: where rules discovery starts for an analysis input. */
+char *cli_analysis_model_path(const char *path);
+
 /* Reads an analysis JSON. Returns WL_OK with *doc filled (free with cli_analysis_doc_free),
  * or an error with err->msg "FILE: ...": WL_E_IO (unreadable), WL_E_FORMAT (not JSON, not an
  * analysis, another schema_version, a field of the wrong type), WL_E_NOMEM. Summaries are

@@ -79,7 +79,11 @@ wl_rules *cli_rules_for(cli_rules_set *set, const char *config, const char *pres
     wl_err err;
     wl_err_clear(&err);
     char *found = NULL;
-    if (wl_rules_discover(model, &found, &err) != WL_OK) {
+    /* An analysis gets the rules of the model it names, wherever the JSON file lies. */
+    char *named = cli_analysis_sniff(model) ? cli_analysis_model_path(model) : NULL;
+    wl_status st = wl_rules_discover(named ? named : model, &found, &err);
+    free(named);
+    if (st != WL_OK) {
         cli_error("%s", err.msg);
         *rc = WL_EXIT_INTERNAL;
         return NULL;

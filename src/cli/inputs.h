@@ -16,7 +16,8 @@ typedef struct cli_rules_set {
 } cli_rules_set;
 
 /* The rules for model, in the documented order: config (--config), else preset (--preset),
- * else the .weightlint.yaml found upward from model's folder, else the default preset. The
+ * else the .weightlint.yaml found upward from model's folder (for an analysis JSON: the
+ * folder of the model it names), else the default preset. The
  * ruleset belongs to set. NULL after printing the error, with *rc set: 2 for a rules error, 4
  * for a resource failure (or a discovered file that cannot be read). */
 wl_rules *cli_rules_for(cli_rules_set *set, const char *config, const char *preset,

@@ -54,6 +54,17 @@ done
 grep -q "holds no eigenvalues" "$tmp/r.err"
 grep -q "fc1.weight" "$tmp/r.html"
 
+# rules discovery: an analysis gets the .weightlint.yaml of the model it names, wherever the
+# JSON lies (here the model's folder switches WL106 off; the JSON is elsewhere)
+mkdir -p "$tmp/proj" "$tmp/elsewhere"
+cp "$c" "$tmp/proj/m.onnx"
+printf 'rules:\n  WL106: off\n' >"$tmp/proj/.weightlint.yaml"
+"$WL" analyze --no-progress -f json "$tmp/proj/m.onnx" -o "$tmp/elsewhere/m.json"
+"$WL" check --color never "$tmp/proj/m.onnx" >"$tmp/m.out" 2>&1 || true
+"$WL" check --color never "$tmp/elsewhere/m.json" >"$tmp/j.out" 2>&1 || true
+grep -q "rules: $tmp/proj/.weightlint.yaml" "$tmp/j.out" || { cat "$tmp/j.out"; exit 1; }
+diff -u "$tmp/m.out" "$tmp/j.out"
+
 # refusals
 refuse() { # refuse "message" FILE
     local rc=0
