@@ -16,6 +16,9 @@
 # GITHUB_WORKSPACE. Exit code: weightlint's (3 when a part is missing or foreign).
 # tests/scripts/action_shards.sh runs both steps here, the shards as concurrent processes.
 set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=ci/wl-models.sh
+. "$here/wl-models.sh"
 WL=${WL_BIN:-weightlint}
 mode=${1:-}
 parts=${WL_PARTS_DIR:?WL_PARTS_DIR is not set}
@@ -32,12 +35,7 @@ esac
 }
 cd "${GITHUB_WORKSPACE:-.}" || exit 4
 models=()
-shopt -s globstar nullglob
-for pat in $WL_MODELS; do
-    for f in $pat; do [ -f "$f" ] && models+=("$f"); done
-done
-shopt -u globstar nullglob
-mapfile -t models < <(printf '%s\n' "${models[@]}" | awk 'NF && !seen[$0]++')
+mapfile -t models < <(wl_glob_models "$WL_MODELS" | awk 'NF && !seen[$0]++')
 [ ${#models[@]} -gt 0 ] || { log "no model matches '$WL_MODELS'"; exit 0; }
 rc=0
 case $mode in

@@ -32,6 +32,18 @@ show_list() {
 # Lines of weightlint's own output (which quotes file names) that would read as workflow
 # commands are defused: only this script issues commands.
 defuse() { sed 's/^\([[:space:]]*\)::/\1: :/'; }
+
+# wl_glob_models GLOBS: the files the space/newline-separated globs match (`**` allowed), each
+# once, in order (the action's `models` input).
+wl_glob_models() {
+    local pat f
+    shopt -s globstar nullglob
+    for pat in $1; do
+        for f in $pat; do [ -f "$f" ] && printf '%s\n' "$f"; done
+    done
+    shopt -u globstar nullglob
+}
+
 # wl_is_lfs_pointer FILE: true when FILE is a Git LFS pointer (the spec's first line).
 wl_is_lfs_pointer() {
     [ -f "$1" ] && [ "$(head -c 39 -- "$1" 2>/dev/null)" = "version https://git-lfs.github.com/spec" ]
