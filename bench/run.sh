@@ -10,7 +10,8 @@
 # ${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench), BENCH_MODELS (subset, default
 # "examples resnet50 bert-base gen1g chain40 llm1b llm1b-q4"), BENCH_FAST (models also run with --fast,
 # default "bert-base llm1b"), BENCH_THREADS1 (models also run with --threads 1 for the memory
-# bound, default "gen1g chain40 llm1b"). OPENBLAS_* are left exactly as the environment sets
+# bound, default "gen1g chain40 llm1b"), BENCH_SHARDS (models also run as 1, 2 and 4 shards,
+# default "bert-base gen1g"). OPENBLAS_* are left exactly as the environment sets
 # them. Exits 1, after the table, when any row breaks the memory bound.
 set -euo pipefail
 
@@ -23,6 +24,7 @@ CACHE=${WEIGHTLINT_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench
 MODELS=${BENCH_MODELS:-examples resnet50 bert-base gen1g chain40 llm1b llm1b-q4}
 FAST_MODELS=${BENCH_FAST:-bert-base llm1b}
 T1_MODELS=${BENCH_THREADS1:-gen1g chain40 llm1b}
+SHARD_MODELS=${BENCH_SHARDS:-bert-base gen1g}
 OUT=$BUILD/bench
 mkdir -p "$OUT"
 
@@ -85,6 +87,39 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 ROWS=()
 MEM_FAILS=()
+# bench_shards LABEL MODEL.onnx: `analyze --shard K/N` for N = 1, 2, 4 as N concurrent
+# processes (2 worker threads for one shard, 1 each otherwise: the 2 cores either way), then
+# merge. Wall of the whole, CPU summed over the processes, largest peak RSS, and whether the
+# merged JSON is byte-identical to the one-process run.
+SHARD_ROWS=()
+bench_shards() {
+    local label=$1 model=$2 n k t0 t1 pids cpu rss wall mwall ident threads
+    for n in 1 2 4; do
+        threads=$((n == 1 ? 2 : 1))
+        rm -f "$OUT"/part-*.json "$OUT"/shard-*.time
+        t0=$(date +%s%N)
+        pids=()
+        for ((k = 0; k < n; k++)); do
+            /usr/bin/time -f '%M %U %S' -o "$OUT/shard-$k.time" "$BIN" analyze --no-progress \
+                -f json --threads "$threads" --shard "$k/$n" "$model" -o "$OUT/part-$k.json" &
+            pids+=($!)
+        done
+        for p in "${pids[@]}"; do wait "$p" || die "analyze --shard of $model failed"; done
+        t1=$(date +%s%N)
+        "$BIN" merge "$OUT"/part-*.json -o "$OUT/merged.json" || die "merge of $model failed"
+        mwall=$(awk -v a="$t1" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+        read -r rss cpu <<<"$(cat "$OUT"/shard-*.time | awk '{ if ($1 > m) m = $1; c += $2 + $3 }
+            END { printf "%d %.2f", m, c }')"
+        [ "$n" = 1 ] && cp "$OUT/merged.json" "$OUT/single.json"
+        ident=yes
+        cmp -s "$OUT/single.json" "$OUT/merged.json" || ident=**NO**
+        SHARD_ROWS+=("$(printf '| %s | %d | %.3f s | %.2f s | %.3f s | %s MB | %s |' "$label" "$n" \
+            "$wall" "$cpu" "$mwall" "$((rss / 1024))" "$ident")")
+        echo "${SHARD_ROWS[-1]}" >&2
+    done
+}
+
 # bench_model LABEL MODEL.onnx SHAPES RUNS [--fast | --threads 1]
 bench_model() {
     local label=$1 model=$2 shapes=$3 runs=$4 flag=${5:-}
@@ -154,6 +189,9 @@ for m in $MODELS; do
             bench_model "$m --threads 1" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --threads
         fi
     done
+    for f in $SHARD_MODELS; do
+        [ "$f" = "$m" ] && bench_shards "$m" "$CACHE/$m.onnx"
+    done
 done
 
 {
@@ -169,6 +207,14 @@ done
     echo "| model | matrices | runs | wall | floor | wall/floor | cpu | floor cpu | cpu/floor | peak RSS | bound | memory |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
+    if [ ${#SHARD_ROWS[@]} -gt 0 ]; then
+        echo
+        echo "analyze --shard K/N as N concurrent processes on this machine, then merge:"
+        echo
+        echo "| model | shards | wall | cpu (sum) | merge | peak RSS (one shard) | merged = one run |"
+        echo "|---|---|---|---|---|---|---|"
+        printf '%s\n' "${SHARD_ROWS[@]}"
+    fi
 } | tee "$OUT/results.md"
 echo "bench: per-run log in $OUT/runs.log" >&2
 if [ ${#MEM_FAILS[@]} -gt 0 ]; then
