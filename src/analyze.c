@@ -984,6 +984,22 @@ typedef struct pool {
     pthread_cond_t cv;
 } pool;
 
+/* malloc_trim(0) gives glibc's free heap pages back to the kernel. Under a sanitizer the heap
+ * is the sanitizer's, and glibc's trim walks arenas it never set up (it crashed under ASan). */
+#if defined(__SANITIZE_ADDRESS__)
+#define WL_SANITIZED_HEAP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define WL_SANITIZED_HEAP 1
+#endif
+#endif
+static void trim_heap(void)
+{
+#ifndef WL_SANITIZED_HEAP
+    malloc_trim(0);
+#endif
+}
+
 static void *worker(void *arg)
 {
     pool *p = arg;
@@ -1039,7 +1055,7 @@ static void *worker(void *arg)
         wl_status st = run_job(p->m, jb, &p->layers[jb->slot], &buf, &err);
         /* The job's freed Gram and copies stay in this thread's malloc arena otherwise (glibc
          * raises its mmap threshold to 32 MB after the first large free), held but uncounted. */
-        malloc_trim(0);
+        trim_heap();
 
         pthread_mutex_lock(&p->mu);
         if (jb->exclusive) {
