@@ -219,7 +219,7 @@ static int write_report_file(const char *path, wl_cmp_format fmt, const wl_compa
 int cli_compare_main(int argc, char **argv)
 {
     compare_opts o = {.format = WL_CMP_FORMAT_TEXT};
-    cli_rules_set rules_set = {0};
+    cli_rules_set rules_set = {.builtin_fallback = 1};
     wl_rules *rules = NULL;
     wl_cache *cache = NULL;
     wl_analysis **models = NULL;

@@ -35,13 +35,14 @@ static wl_rules *set_get(cli_rules_set *set, const char *key, int explicit_file,
     wl_err err;
     wl_err_clear(&err);
     wl_rules *r = NULL;
-    int is_preset = strncmp(key, "preset:", 7) == 0;
-    wl_status st = is_preset ? wl_rules_load_preset(key + 7, &r, &err)
-                             : wl_rules_load_file(key, &r, &err);
+    int is_preset = strncmp(key, "preset:", 7) == 0, is_builtin = strcmp(key, "builtin:") == 0;
+    wl_status st = is_builtin  ? wl_rules_new_default(&r, &err)
+                   : is_preset ? wl_rules_load_preset(key + 7, &r, &err)
+                               : wl_rules_load_file(key, &r, &err);
     if (st != WL_OK) {
         cli_error("%s", err.msg);
         /* a rules file we found ourselves that cannot be read is not the user's usage error */
-        *rc = st == WL_E_NOMEM || (st == WL_E_IO && !explicit_file && !is_preset)
+        *rc = st == WL_E_NOMEM || (st == WL_E_IO && !explicit_file && !is_preset && !is_builtin)
                   ? WL_EXIT_INTERNAL
                   : WL_EXIT_USAGE;
         return NULL;
@@ -88,8 +89,8 @@ wl_rules *cli_rules_for(cli_rules_set *set, const char *config, const char *pres
         *rc = WL_EXIT_INTERNAL;
         return NULL;
     }
-    if (!found)
-        return set_get(set, "preset:default", 0, rc);
+    if (!found) /* compare names these "built-in defaults", check and report the preset */
+        return set_get(set, set->builtin_fallback ? "builtin:" : "preset:default", 0, rc);
     wl_rules *r = set_get(set, found, 0, rc);
     free(found);
     return r;

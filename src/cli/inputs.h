@@ -13,6 +13,8 @@ typedef struct cli_rules_set {
     char **keys;
     wl_rules **rules;
     size_t n;
+    int builtin_fallback; /* no rules file found: wl_rules_new_default ("built-in defaults",
+                             compare's wording) instead of the default preset (check, report) */
 } cli_rules_set;
 
 /* The rules for model, in the documented order: config (--config), else preset (--preset),
