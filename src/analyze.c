@@ -1191,6 +1191,26 @@ out:
     return st;
 }
 
+/* Puts the inventory (made in tensor order) into the rows' final order (graph order), so that
+ * merge, which follows the inventory, writes the rows as a single run does. Ids are unique. */
+static wl_status inventory_in_row_order(const model_ctx *m, wl_analysis *a, wl_err *err)
+{
+    const wl_layer *l = m->layers.v;
+    size_t n = a->n_inventory;
+    wl_inventory_entry *v = malloc((n ? n : 1) * sizeof *v);
+    if (v == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (strcmp(a->inventory[j].id, l[i].id) != 0)
+            j = (j + 1) % n; /* rows move little: start looking where the row was */
+        v[i] = a->inventory[j];
+    }
+    free(a->inventory);
+    a->inventory = v;
+    return WL_OK;
+}
+
 /* Keeps only this shard's rows (the ones in the inventory under shard_index), in order. */
 static void keep_shard_layers(model_ctx *m, const wl_analysis *a)
 {
@@ -1383,8 +1403,6 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     }
     if (st == WL_OK)
         st = run_pool(&m, &a->peak_admitted_bytes, err);
-    if (st == WL_OK && opts_in->shard_count > 0)
-        keep_shard_layers(&m, a);
     if (st != WL_OK) {
         wl_err_wrap(err, "%s", path);
         goto out;
@@ -1402,6 +1420,8 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     /* Graph order: what every report's "depth" means (the tensor list's order is arbitrary). */
     if (op_aware && (st = sort_graph_order(&m.layers, err)) != WL_OK)
         goto out;
+    if (opts_in->shard_count > 0 && (st = inventory_in_row_order(&m, a, err)) == WL_OK)
+        keep_shard_layers(&m, a);
 out:
     a->layers = m.layers.v;
     a->n_layers = m.layers.n;

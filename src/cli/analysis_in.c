@@ -146,10 +146,14 @@ static void read_layer(rd *r, wl_analysis *a, const json_t *o, wl_layer *l, size
         else
             bad(r, "%s: status '%s' (expected success, failed or non-finite)", where, status);
     }
+    l->input_index = -1; /* --compat ww: no consuming node */
+    l->depth = -1;
     if (json_object_get(o, "op_type") != NULL) {
         l->node_name = dup_str(r, get_str(r, o, "node_name", where));
         l->op_type = dup_str(r, get_str(r, o, "op_type", where));
         l->dequantized = json_is_true(json_object_get(o, "dequantized"));
+        l->input_index = (int)get_int(r, o, "input_index", where);
+        l->depth = get_int(r, o, "depth", where);
     }
     const char *reason = json_string_value(json_object_get(o, "status_reason"));
     if (reason != NULL)
@@ -160,6 +164,9 @@ static void read_layer(rd *r, wl_analysis *a, const json_t *o, wl_layer *l, size
             bad(r, "%s: 'nonfinite_value' is not a number", where);
     }
     l->warning = "";
+    const char *dreason = json_string_value(json_object_get(o, "dist_reason"));
+    if (dreason != NULL)
+        snprintf(l->dist_reason, sizeof l->dist_reason, "%s", dreason);
     for (size_t c = 0; c < cli_n_columns && !r->failed; c++) {
         const col_def *cd = &cli_columns[c];
         const json_t *v = json_object_get(o, cd->name);
@@ -169,7 +176,18 @@ static void read_layer(rd *r, wl_analysis *a, const json_t *o, wl_layer *l, size
             l->has_mp = 1;
         else if (cd->group == 2)
             l->has_rand = 1;
+        else if (cd->group == 3)
+            l->has_dist = 1;
         char *field = (char *)l + cd->offset;
+        if (cd->group == 3 && json_is_null(v)) { /* no comparison possible: dist_reason */
+            double nan = NAN;
+            const char *none = NULL;
+            if (cd->kind == COL_DOUBLE)
+                memcpy(field, &nan, sizeof nan);
+            else if (cd->kind == COL_STR)
+                memcpy(field, &none, sizeof none);
+            continue;
+        }
         if (cd->kind == COL_DOUBLE) {
             double d;
             if (get_double(v, &d) != 0)
@@ -190,6 +208,13 @@ static void read_layer(rd *r, wl_analysis *a, const json_t *o, wl_layer *l, size
             memcpy(field, &k, sizeof k);
         }
     }
+    l->dist_ok = l->has_dist && dreason == NULL;
+    /* the scored matrix's (or kernel's) elements, for the parameter coverage: N x M x rf in
+     * any mode (WeightWatcher's swap of N and M keeps the product) */
+    l->n_params = (uint64_t)l->N * (uint64_t)l->M * (uint64_t)l->rf;
+    const char *preason = json_string_value(json_object_get(o, "phase_reason"));
+    if (preason != NULL)
+        l->phase_reason = intern(r, a, preason);
 }
 
 static void read_skipped(rd *r, wl_analysis *a, const json_t *arr)
@@ -216,6 +241,10 @@ static void read_skipped(rd *r, wl_analysis *a, const json_t *arr)
         s->dtype = intern(r, a, get_str(r, o, "dtype", where));
         s->reason_code = intern(r, a, get_str(r, o, "reason_code", where));
         s->reason = dup_str(r, get_str(r, o, "reason", where));
+        s->is_weight = json_is_true(json_object_get(o, "unanalyzed_weight"));
+        s->n_params = 1; /* the tensor's element count */
+        for (int d = 0; d < s->rank; d++)
+            s->n_params *= (uint64_t)(s->shape[d] > 0 ? s->shape[d] : 0);
     }
 }
 
@@ -267,6 +296,8 @@ static void read_model(rd *r, wl_analysis *a, const json_t *o, char **settings, 
         return;
     }
     a->n_tensors = (size_t)get_int(r, cov, "tensors", "coverage");
+    a->weight_params = (uint64_t)get_int(r, cov, "weight_params", "coverage");
+    a->analyzed_params = (uint64_t)get_int(r, cov, "analyzed_params", "coverage");
     read_skipped(r, a, json_object_get(o, "skipped"));
     const json_t *prov = json_object_get(o, "provenance");
     if (!json_is_object(prov)) {
