@@ -28,7 +28,8 @@ preload=$tmp/failmalloc.so
 asan=$(ldd "$WL" | awk '/libasan/ {print $3}')
 if [ -n "$asan" ]; then
     preload="$preload $asan"   # the shim first, then ASan's allocator behind it
-    export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=0:exitcode=99
+    # full unwinding: a leak inside a library (tests/lsan.supp) is then matched by its function
+    export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=0:exitcode=99:fast_unwind_on_malloc=0
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
 export OPENBLAS_NUM_THREADS=1
