@@ -1,13 +1,16 @@
 /*
  * cli_args.c — option values shared by several commands (--seed, --threads, --compat), the
  * unknown-option message, and the --config/--preset exclusion. Each parser prints the error
- * and returns nonzero, so every command rejects bad values with the same words.
+ * and returns nonzero, so every command rejects bad values with the same words. Also the
+ * error and warning printers every command uses (here, not in main.c, so that the fuzz targets can
+ * link the CLI's readers without its entry point).
  */
 #include "cli.h"
 #include "report.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +87,29 @@ size_t cli_term_width(void)
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
         return ws.ws_col;
     return WL_REPORT_DEFAULT_WIDTH;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("weightlint: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_create_fail_exit(int e)
+{
+    return e == ENOMEM ? WL_EXIT_INTERNAL : WL_EXIT_USAGE;
+}
+
+void cli_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("weightlint: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }

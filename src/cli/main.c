@@ -5,8 +5,6 @@
 #include "cli.h"
 #include "weightlint.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,31 +46,6 @@ static void print_usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fputs(exit_text, f);
-}
-
-void cli_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("weightlint: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-int cli_create_fail_exit(int e)
-{
-    return e == ENOMEM ? WL_EXIT_INTERNAL : WL_EXIT_USAGE;
-}
-
-void cli_warning(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("weightlint: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
 }
 
 int main(int argc, char **argv)

@@ -16,7 +16,7 @@ out=build/fuzz
 targets=${FUZZ_TARGETS:-$(ls tests/fuzz/fuzz_*.c | sed 's|.*/fuzz_||; s|\.c$||')}
 # The library's packages come from the Makefile (make fuzz passes them), so a new dependency
 # there needs no edit here; the fallback is for running this script by hand.
-pkgs="libprotobuf-c yaml-0.1 lapacke openblas"
+pkgs="libprotobuf-c yaml-0.1 lapacke openblas jansson"
 pkg_cflags=${FUZZ_PKG_CFLAGS:-$(pkg-config --cflags $pkgs gsl)}
 libs=${FUZZ_LIBS:-"$(pkg-config --libs $pkgs) -lgsl -lpthread -lm"}
 flags="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer
@@ -29,10 +29,11 @@ done
 
 # The library once (instrumented for coverage), then one link per target.
 mkdir -p "$out/obj"
-for src in src/*.c build/gen/onnx/onnx.pb-c.c build/gen/*.c; do
-    obj=$out/obj/$(basename "$src" .c).o
+# The CLI's readers (the analysis JSON) too, without its entry point main.c.
+for src in src/*.c build/gen/onnx/onnx.pb-c.c build/gen/*.c $(ls src/cli/*.c | grep -v '/main\.c$'); do
+    obj=$out/obj/$(echo "${src%.c}" | sed 's|^src/cli/|cli_|; s|.*/||').o
     stale=0
-    for dep in "$src" src/*.h include/*.h; do [ "$dep" -nt "$obj" ] && stale=1; done
+    for dep in "$src" src/*.h src/cli/*.h include/*.h; do [ "$dep" -nt "$obj" ] && stale=1; done
     if [ ! -f "$obj" ] || [ $stale = 1 ]; then
         # shellcheck disable=SC2086
         $CC $flags -fsanitize=fuzzer-no-link -DWL_VERSION="\"$(cat VERSION)\"" -c "$src" -o "$obj"
@@ -87,6 +88,22 @@ seed_dtype() {
         { printf "\\$(printf '%03o' "$code")"; head -c 64 /dev/zero | tr '\0' '\125'; } >"$s/code$code"
         { printf "\\$(printf '%03o' "$code")"; printf '\000\001\017\020\177\200\201\360\377'; } >"$s/edge$code"
     done
+}
+seed_analysis() {
+    local s=$1 m
+    [ -n "$WL" ] || return 0
+    # what analyze and merge write: single models, two models in one file, --compat ww, the
+    # dist-test columns, a NaN layer, and the two parts of a sharded run
+    for m in mlp3 conv nan degenerate heavy; do
+        OPENBLAS_NUM_THREADS=1 "$WL" analyze --format json tests/conformance/models/$m.onnx >"$s/$m.json" 2>/dev/null || true
+    done
+    OPENBLAS_NUM_THREADS=1 "$WL" analyze --format json --compat ww --dist-test tests/conformance/models/mlp3.onnx \
+        tests/conformance/models/conv.onnx >"$s/two-ww-dist.json" 2>/dev/null || true
+    for k in 1 2; do
+        OPENBLAS_NUM_THREADS=1 "$WL" analyze --format json --shard $k/2 tests/conformance/models/mlp3.onnx \
+            >"$s/shard$k.json" 2>/dev/null || true
+    done
+    find "$s" -size 0 -delete
 }
 seed_cache() {
     local s=$1 d e i=0 key
