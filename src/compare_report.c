@@ -1060,25 +1060,6 @@ static void write_json(FILE *f, const wl_compare_report *r)
 
 /* ------------------------------------------------------------------ GitHub annotations */
 
-/* Workflow-command escaping: data escapes % CR LF; properties also : and ,. */
-static void gh(FILE *f, const char *s, int is_property)
-{
-    for (; s && *s; s++) {
-        if (*s == '%')
-            fputs("%25", f);
-        else if (*s == '\r')
-            fputs("%0D", f);
-        else if (*s == '\n')
-            fputs("%0A", f);
-        else if (is_property && *s == ':')
-            fputs("%3A", f);
-        else if (is_property && *s == ',')
-            fputs("%2C", f);
-        else
-            fputc(*s, f);
-    }
-}
-
 static void write_github(FILE *f, const wl_compare_report *r)
 {
     const char *level = r->fail_on_regression ? "error" : "warning";
@@ -1087,13 +1068,13 @@ static void write_github(FILE *f, const wl_compare_report *r)
         const wl_comparison *c = r->comparisons[i];
         if (c->verdict == WL_VERDICT_NOT_COMPARABLE) {
             fputs("::error file=", f);
-            gh(f, c->cand->path, 1);
+            wl_report_github_escape(f, c->cand->path, 1);
             fputs(",title=weightlint compare: not comparable::", f);
-            gh(f, c->cand->path, 0);
+            wl_report_github_escape(f, c->cand->path, 0);
             fputs(" vs ", f);
-            gh(f, c->base->path, 0);
+            wl_report_github_escape(f, c->base->path, 0);
             fputs(": ", f);
-            gh(f, c->not_comparable_why, 0);
+            wl_report_github_escape(f, c->not_comparable_why, 0);
             fputs("\n", f);
             continue;
         }
@@ -1109,15 +1090,15 @@ static void write_github(FILE *f, const wl_compare_report *r)
                      l ? layer_label(l, name, sizeof name) : "model",
                      wl_cmp_metric_name(cell->metric));
             fprintf(f, "::%s file=", level);
-            gh(f, c->cand->path, 1);
+            wl_report_github_escape(f, c->cand->path, 1);
             fputs(",title=", f);
-            gh(f, title, 1);
+            wl_report_github_escape(f, title, 1);
             fputs("::", f);
-            gh(f, head, 0);
+            wl_report_github_escape(f, head, 0);
             fputs(" vs ", f);
-            gh(f, c->base->path, 0);
+            wl_report_github_escape(f, c->base->path, 0);
             fputs(": ", f);
-            gh(f, cell->matters, 0);
+            wl_report_github_escape(f, cell->matters, 0);
             fputs("\n", f);
             shown++;
         }

@@ -60,6 +60,10 @@ void wl_report_write_text(FILE *f, const wl_report *r);
 void wl_report_write_json(FILE *f, const wl_report *r);
 void wl_report_write_sarif(FILE *f, const wl_report *r);
 void wl_report_write_github(FILE *f, const wl_report *r);
+/* Writes s escaped for a GitHub workflow command (report_github.c; also compare's github
+ * format): in messages % CR LF become %25 %0D %0A; in property values (is_property) also : and ,
+ * (%3A, %2C). The one place that knows the runner's rules, so no writer can forge a command. */
+void wl_report_github_escape(FILE *f, const char *s, int is_property);
 void wl_report_write_junit(FILE *f, const wl_report *r);
 void wl_report_write_markdown(FILE *f, const wl_report *r);
 

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-static void escape(FILE *f, const char *s, int is_property)
+void wl_report_github_escape(FILE *f, const char *s, int is_property)
 {
     for (; s && *s; s++) {
         switch (*s) {
@@ -44,7 +44,7 @@ static void annotation(FILE *f, const wl_finding *x)
 {
     char title[256], detail[256] = "";
     fprintf(f, "::%s file=", command_of(x->severity));
-    escape(f, x->model, 1);
+    wl_report_github_escape(f, x->model, 1);
     if (x->line > 0)
         fprintf(f, ",line=%d,col=%d", x->line, x->column);
     if (x->layer)
@@ -52,13 +52,13 @@ static void annotation(FILE *f, const wl_finding *x)
     else
         snprintf(title, sizeof title, "%s %s", x->code, x->name);
     fputs(",title=", f);
-    escape(f, title, 1);
+    wl_report_github_escape(f, title, 1);
     fputs("::", f);
     if (x->layer) {
-        escape(f, x->layer, 0);
+        wl_report_github_escape(f, x->layer, 0);
         fprintf(f, " [id %lld]: ", (long long)x->layer_id);
     }
-    escape(f, x->message, 0);
+    wl_report_github_escape(f, x->message, 0);
     if (x->has_fit && x->num_pl_spikes >= 0) {
         char a[24], d[24], xm[24];
         wl_report_num(x->alpha, a, sizeof a);
@@ -68,7 +68,7 @@ static void annotation(FILE *f, const wl_finding *x)
                  (long long)x->num_pl_spikes, xm, x->phase ? "; phase " : "",
                  x->phase ? x->phase : "");
     }
-    escape(f, detail, 0);
+    wl_report_github_escape(f, detail, 0);
     fputc('\n', f);
 }
 
@@ -97,9 +97,9 @@ void wl_report_write_github(FILE *f, const wl_report *r)
         const wl_report_model *rm = &r->models[m];
         if (!rm->analysis) {
             fputs("::error file=", f);
-            escape(f, rm->path, 1);
+            wl_report_github_escape(f, rm->path, 1);
             fputs(",title=weightlint could not analyze the model::", f);
-            escape(f, rm->error ? rm->error : wl_status_name(rm->status), 0);
+            wl_report_github_escape(f, rm->error ? rm->error : wl_status_name(rm->status), 0);
             fputc('\n', f);
             continue;
         }
@@ -109,7 +109,7 @@ void wl_report_write_github(FILE *f, const wl_report *r)
         wl_report_reasons_str(&c, reasons, sizeof reasons);
         /* a plain line, but escaped too: a path holding a newline must not start a command */
         fputs("weightlint: ", f);
-        escape(f, rm->path, 0);
+        wl_report_github_escape(f, rm->path, 0);
         fprintf(f, ": %zu tensors: %zu analyzed, %zu skipped%s%s%s, %zu fit failed, "
                    "%zu non-finite\n",
                 c.tensors, c.analyzed, c.skipped, c.n_reasons ? " (" : "", reasons,
