@@ -58,32 +58,6 @@ static char *slurp(const char *p, size_t *n)
     return buf;
 }
 
-/* The default rules and every report format over one model: must not fail. */
-static void lint(wl_analysis *a)
-{
-    wl_rules *r = NULL;
-    wl_err err;
-    wl_err_clear(&err);
-    if (wl_rules_new_default(&r, &err) != WL_OK)
-        abort();
-    wl_findings f = {0};
-    if (wl_rules_eval(r, a, &f, &err) != WL_OK)
-        abort();
-    wl_report_model rm = {a->path, "preset:default", a, WL_OK, NULL};
-    wl_report rep = {&rm, 1, &f, WL_SEV_INFO, WL_SEV_ERROR, 0, 0, 0, 1};
-    FILE *null = fopen("/dev/null", "w");
-    if (!null)
-        abort();
-    for (int fmt = 0; fmt < WL_REPORT_N_FORMATS; fmt++) {
-        wl_err_clear(&err);
-        if (wl_report_write(null, (wl_report_format)fmt, &rep, &err) != WL_OK)
-            abort();
-    }
-    fclose(null);
-    wl_findings_clear(&f);
-    wl_rules_free(r);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_write(path, data, size);
@@ -100,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (doc.n_models < 1 || !doc.models)
         abort();
     for (int m = 0; m < doc.n_models; m++)
-        lint(doc.models[m]);
+        fuzz_lint(doc.models[m]);
 
     write_doc(path2, &doc);
     cli_analysis_doc again;

@@ -73,26 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a.n_layers = 1;
     a.n_tensors = 1;
     wl_analysis_summarize(&a);
-    wl_rules *r = NULL;
-    wl_err err;
-    wl_err_clear(&err);
-    if (wl_rules_new_default(&r, &err) != WL_OK)
-        abort();
-    wl_findings f = {0};
-    if (wl_rules_eval(r, &a, &f, &err) != WL_OK)
-        abort();
-    wl_report_model rm = {path, "preset:default", &a, WL_OK, NULL};
-    wl_report rep = {&rm, 1, &f, WL_SEV_INFO, WL_SEV_ERROR, 0, 0, 0, 1};
-    FILE *null = fopen("/dev/null", "w");
-    if (!null)
-        abort();
-    for (int fmt = 0; fmt < WL_REPORT_N_FORMATS; fmt++) {
-        wl_err_clear(&err);
-        if (wl_report_write(null, (wl_report_format)fmt, &rep, &err) != WL_OK)
-            abort();
-    }
-    fclose(null);
-    wl_findings_clear(&f);
-    wl_rules_free(r);
+    fuzz_lint(&a);
     return 0;
 }

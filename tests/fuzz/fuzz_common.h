@@ -7,6 +7,10 @@
 #ifndef WL_FUZZ_COMMON_H
 #define WL_FUZZ_COMMON_H
 
+#include "report.h"
+#include "rules.h"
+#include "weightlint.h"
+
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +85,34 @@ static void fuzz_write(const char *path, const uint8_t *data, size_t size)
         size -= (size_t)n;
     }
     close(fd);
+}
+
+/* What a reader's successful result must survive: the default rules and every report format
+ * over the model `a` (a trusted result from here on, whatever input it came from). A failure
+ * is a broken contract: abort. */
+__attribute__((unused)) static void fuzz_lint(wl_analysis *a)
+{
+    wl_rules *r = NULL;
+    wl_err err;
+    wl_err_clear(&err);
+    if (wl_rules_new_default(&r, &err) != WL_OK)
+        abort();
+    wl_findings f = {0};
+    if (wl_rules_eval(r, a, &f, &err) != WL_OK)
+        abort();
+    wl_report_model rm = {a->path, "preset:default", a, WL_OK, NULL};
+    wl_report rep = {&rm, 1, &f, WL_SEV_INFO, WL_SEV_ERROR, 0, 0, 0, 1};
+    FILE *null = fopen("/dev/null", "w");
+    if (!null)
+        abort();
+    for (int fmt = 0; fmt < WL_REPORT_N_FORMATS; fmt++) {
+        wl_err_clear(&err);
+        if (wl_report_write(null, (wl_report_format)fmt, &rep, &err) != WL_OK)
+            abort();
+    }
+    fclose(null);
+    wl_findings_clear(&f);
+    wl_rules_free(r);
 }
 
 #endif
