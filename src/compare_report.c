@@ -400,10 +400,14 @@ typedef struct ranking {
     int is_one_run;
 } ranking;
 
+/* 1 with rk filled (free rk->order), 0 when there is no ranking (it needs two candidates), -1
+ * when out of memory: the caller must fail the report, not leave the ranking out silently. */
 static int make_ranking(const wl_compare_report *r, ranking *rk)
 {
-    if (r->n_models < 3 || (rk->order = malloc(r->n_models * sizeof *rk->order)) == NULL)
-        return 0; /* a ranking needs two candidates; out of memory: no ranking */
+    if (r->n_models < 3)
+        return 0;
+    if ((rk->order = malloc(r->n_models * sizeof *rk->order)) == NULL)
+        return -1;
     rk->n = r->n_models;
     wl_compare_rank(r->models, r->n_models, rk->order, &rk->is_one_run);
     return 1;
@@ -437,11 +441,13 @@ static void evidence_cell(const wl_layer *l, char *buf, size_t n)
         snprintf(buf, n, "%.2f, %s", l->alpha, l->phase ? l->phase : "-");
 }
 
-static void text_ranking(FILE *f, const wl_compare_report *r)
+/* Returns -1 when out of memory (the report is incomplete), else 0. */
+static int text_ranking(FILE *f, const wl_compare_report *r)
 {
     ranking rk;
-    if (!make_ranking(r, &rk))
-        return;
+    int have = make_ranking(r, &rk);
+    if (have <= 0)
+        return have;
     fprintf(f, "\nranking by alpha_weighted (mean alpha-hat; lower first):\n");
     fprintf(f, "  %4s  %-14s %10s %10s  %-15s %s\n", "rank", "alpha_weighted", "alpha",
             "log10_lmax", "verdict", "model");
@@ -469,6 +475,7 @@ static void text_ranking(FILE *f, const wl_compare_report *r)
     if (rk.is_one_run)
         fprintf(f, "  note: %s\n", wl_compare_one_run_note());
     free(rk.order);
+    return 0;
 }
 
 /* Returns -1 when out of memory (the report is incomplete), else 0. */
@@ -487,7 +494,8 @@ static int write_text(FILE *f, const wl_compare_report *r)
     if (r->n_models == 2 && r->comparisons[0]->is_same_layout &&
         r->cfg->model_gate[WL_CMP_ALPHA_WEIGHTED].direction != WL_CMP_DIR_OFF)
         fprintf(f, "  note: %s\n", wl_compare_one_run_note());
-    text_ranking(f, r);
+    if (text_ranking(f, r) != 0)
+        return -1;
     fprintf(f, "\n%zu candidate%s: %zu regressed, %zu not comparable; rules: %s%s\n",
             r->n_models - 1, r->n_models == 2 ? "" : "s", n_regressed, n_nc, r->config,
             !n_regressed            ? ""
@@ -531,7 +539,8 @@ static void md_table_row(FILE *f, const wl_cmp_layer *l, const wl_cmp_cell *c)
     fputs(" |\n", f);
 }
 
-static void md_comparison(FILE *f, const wl_compare_report *r, const wl_comparison *c)
+/* Returns -1 when out of memory (the report is incomplete), else 0. */
+static int md_comparison(FILE *f, const wl_compare_report *r, const wl_comparison *c)
 {
     char line[600];
     fputs("### ", f);
@@ -569,7 +578,7 @@ static void md_comparison(FILE *f, const wl_compare_report *r, const wl_comparis
         fputs("Not judged: the metrics of different architectures are not evidence of a "
               "regression or an improvement.\n\n",
               f);
-        return;
+        return 0;
     }
     if (c->n_regressions) {
         fputs("**Why it matters**\n\n", f);
@@ -593,7 +602,7 @@ static void md_comparison(FILE *f, const wl_compare_report *r, const wl_comparis
     size_t n = 0, hidden = 0;
     row_ref *rows = table_rows(c, r->show_all, r->max_rows, &n, &hidden);
     if (rows == NULL)
-        return;
+        return -1;
     if (n) {
         fputs("| Layer | Match | Metric | Base | Candidate | Δ | Δ% | Status |\n"
               "|---|---|---|---:|---:|---:|---:|---|\n",
@@ -611,13 +620,16 @@ static void md_comparison(FILE *f, const wl_compare_report *r, const wl_comparis
     for (int m = 0; m < WL_CMP_N_NUMERIC; m++)
         md_table_row(f, NULL, &c->model[m]);
     fputs("\n</details>\n\n", f);
+    return 0;
 }
 
-static void md_ranking(FILE *f, const wl_compare_report *r)
+/* Returns -1 when out of memory (the report is incomplete), else 0. */
+static int md_ranking(FILE *f, const wl_compare_report *r)
 {
     ranking rk;
-    if (!make_ranking(r, &rk))
-        return;
+    int have = make_ranking(r, &rk);
+    if (have <= 0)
+        return have;
     fputs("### Ranking by α̂ (alpha_weighted, lower first)\n\n", f);
     if (rk.is_one_run) {
         fputs("> **Note:** ", f);
@@ -663,9 +675,11 @@ static void md_ranking(FILE *f, const wl_compare_report *r)
         fprintf(f, "\n%zu more layers not shown.\n", base->n_layers - limit);
     fputs("\n", f);
     free(rk.order);
+    return 0;
 }
 
-static void write_markdown(FILE *f, const wl_compare_report *r)
+/* Returns -1 when out of memory (the report is incomplete), else 0. */
+static int write_markdown(FILE *f, const wl_compare_report *r)
 {
     pm = "±";
     size_t n_regressed = 0, n_nc = 0;
@@ -683,15 +697,19 @@ static void write_markdown(FILE *f, const wl_compare_report *r)
     md(f, r->config);
     fputs(".\n\n", f);
     for (size_t i = 0; i + 1 < r->n_models; i++)
-        md_comparison(f, r, r->comparisons[i]);
+        if (md_comparison(f, r, r->comparisons[i]) != 0) {
+            pm = "+-";
+            return -1;
+        }
     if (r->n_models == 2 && r->comparisons[0]->is_same_layout &&
         r->cfg->model_gate[WL_CMP_ALPHA_WEIGHTED].direction != WL_CMP_DIR_OFF) {
         fputs("> **Note:** ", f);
         md(f, wl_compare_one_run_note());
         fputs("\n\n", f);
     }
-    md_ranking(f, r);
+    int st = md_ranking(f, r);
     pm = "+-";
+    return st;
 }
 
 /* ------------------------------------------------------------------ JSON */
@@ -974,7 +992,8 @@ static void json_model(wl_json *j, const wl_analysis *a)
     wl_json_end_object(j);
 }
 
-static void write_json(FILE *f, const wl_compare_report *r)
+/* Returns -1 when out of memory (the report is incomplete), else 0. */
+static int write_json(FILE *f, const wl_compare_report *r)
 {
     wl_json j;
     wl_json_init(&j, f, 1);
@@ -1004,8 +1023,11 @@ static void write_json(FILE *f, const wl_compare_report *r)
         json_comparison(&j, r->comparisons[i]);
     wl_json_end_array(&j);
     ranking rk;
+    int have = make_ranking(r, &rk);
+    if (have < 0)
+        return -1;
     wl_json_key(&j, "ranking");
-    if (!make_ranking(r, &rk)) {
+    if (!have) {
         wl_json_null(&j);
     } else {
         wl_json_begin_object(&j);
@@ -1056,6 +1078,7 @@ static void write_json(FILE *f, const wl_compare_report *r)
     }
     wl_json_end_object(&j);
     fputc('\n', f);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ GitHub annotations */
@@ -1116,10 +1139,12 @@ wl_status wl_compare_write(FILE *f, wl_cmp_format fmt, const wl_compare_report *
 {
     switch (fmt) {
     case WL_CMP_FORMAT_MARKDOWN:
-        write_markdown(f, r);
+        if (write_markdown(f, r) != 0)
+            return WL_FAIL(err, WL_E_NOMEM, "out of memory writing the comparison");
         break;
     case WL_CMP_FORMAT_JSON:
-        write_json(f, r);
+        if (write_json(f, r) != 0)
+            return WL_FAIL(err, WL_E_NOMEM, "out of memory writing the comparison");
         break;
     case WL_CMP_FORMAT_GITHUB:
         write_github(f, r);

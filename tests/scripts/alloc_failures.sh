@@ -13,7 +13,8 @@
 #
 #   ALLOC_STRIDE=K  try N = 1, 1+K, 1+2K, ... (default 11, about 500 runs, ~2 minutes under
 #                   ASan on 2 vCPUs; ALLOC_STRIDE=1 tries every allocation: tests/alloc/README.md)
-#   ALLOC_ONLY=cmd  sweep one of analyze, check, baseline (check --write-baseline), compare, report
+#   ALLOC_ONLY=cmd  sweep one of analyze, check, baseline (check --write-baseline), compare,
+#                   ranking (compare of three models, Markdown: the ranking), report
 set -euo pipefail
 root=$PWD
 WL=${WL:-$root/build/dev/weightlint}
@@ -58,6 +59,7 @@ complete() {
     case $1 in
     *.html) tail -c 8 "$1" | grep -q '</html>' ;;
     *.txt) head -1 "$1" | grep -q '^# weightlint baseline 1$' && [ -z "$(tail -c 1 "$1")" ] ;;
+    *.md) cmp -s "$1" "$tmp/want.file" ;; # written whole before stdout failed: the same document
     *) python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null ;;
     esac
 }
@@ -110,6 +112,7 @@ only=${ALLOC_ONLY:-}
 [ -n "$only" ] && [ "$only" != check ] || sweep check out.sarif check --threads 1 --config cfg/rules.yaml --baseline base.txt --cache cache --exit-zero -o out.sarif "$m"
 [ -n "$only" ] && [ "$only" != baseline ] || sweep baseline new.txt check --threads 1 --cache cache --write-baseline new.txt "$m"
 [ -n "$only" ] && [ "$only" != compare ] || sweep compare out.json compare --threads 1 --config cfg/rules.yaml --format json -o out.json "$m" "$m"
+[ -n "$only" ] && [ "$only" != ranking ] || sweep ranking out.md compare --threads 1 --format markdown -o out.md "$m" "$m" "$m"
 [ -n "$only" ] && [ "$only" != report ] || sweep report out.html report --threads 1 --compare "$m" -o out.html "$m"
 echo "alloc_failures: $total_tried runs in all (stride $stride), $total_absorbed absorbed"
 [ "$bad" = 0 ]
