@@ -8,6 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* x86-64 with GCC or Clang: the F16C instructions convert 8 binary16 values per instruction,
+ * with the same IEEE round-to-nearest-even as wl_float_to_half, for the fp16 widening and the
+ * fp16 conv scaling of whole tensors (a fifth of the CPU of an fp16 conv model such as ISNet
+ * in the scalar code). Chosen at run time, so the binary still runs on CPUs without F16C; the
+ * scalar code below is the reference and handles the tails. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WL_HAVE_F16C_PATH 1
+#include <immintrin.h>
+#endif
+
 float wl_half_to_float(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h >> 15) << 31;
@@ -145,13 +155,64 @@ DEFINE_RAW(raw_i64, int64_t, (double)v)
 DEFINE_RAW(raw_u32, uint32_t, (double)v)
 DEFINE_RAW(raw_u64, uint64_t, (double)v)
 DEFINE_RAW(raw_bool, uint8_t, v ? 1.0 : 0.0)
-DEFINE_RAW(raw_f16, uint16_t, (double)wl_half_to_float(v))
+DEFINE_RAW(raw_f16_scalar, uint16_t, (double)wl_half_to_float(v))
 DEFINE_RAW(raw_bf16, uint16_t, (double)wl_bf16_to_float(v))
 DEFINE_RAW(raw_f8e4m3fn, uint8_t, wl_f8e4m3fn_to_double(v))
 DEFINE_RAW(raw_f8e4m3fnuz, uint8_t, wl_f8e4m3fnuz_to_double(v))
 DEFINE_RAW(raw_f8e5m2, uint8_t, wl_f8e5m2_to_double(v))
 DEFINE_RAW(raw_f8e5m2fnuz, uint8_t, wl_f8e5m2fnuz_to_double(v))
 DEFINE_RAW(raw_f8e8m0, uint8_t, wl_f8e8m0_to_double(v))
+
+#ifdef WL_HAVE_F16C_PATH
+static int has_f16c(void)
+{
+    /* libgcc's cpu model: AVX also means the OS saves the YMM state (xgetbv). */
+    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+}
+
+/* 8 floats to 8 doubles at dst (unaligned). */
+__attribute__((target("avx,f16c"))) static inline void store_pd8(double *dst, __m256 f)
+{
+    _mm256_storeu_pd(dst, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
+    _mm256_storeu_pd(dst + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
+}
+
+/* Widens the first n - n % 8 halves; returns how many. */
+__attribute__((target("avx,f16c"))) static size_t f16_to_double_f16c(const uint8_t *src,
+                                                                       size_t n, double *dst)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        store_pd8(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 2 * i))));
+    return i;
+}
+
+/* v[i] = half(float(v[i]) * sh) for the first n - n % 8 values; returns how many. The cast to
+ * float, the float product and the rounding to half are each the scalar code's operation. */
+__attribute__((target("avx,f16c"))) static size_t scale_f16_f16c(double *v, size_t n, float sh)
+{
+    __m256 s = _mm256_set1_ps(sh);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128 lo = _mm256_cvtpd_ps(_mm256_loadu_pd(v + i));
+        __m128 hi = _mm256_cvtpd_ps(_mm256_loadu_pd(v + i + 4));
+        __m256 p = _mm256_mul_ps(_mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1), s);
+        __m128i h = _mm256_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        store_pd8(v + i, _mm256_cvtph_ps(h));
+    }
+    return i;
+}
+#endif
+
+static void raw_f16(const uint8_t *src, size_t n, double *dst)
+{
+    size_t done = 0;
+#ifdef WL_HAVE_F16C_PATH
+    if (has_f16c())
+        done = f16_to_double_f16c(src, n, dst);
+#endif
+    raw_f16_scalar(src + 2 * done, n - done, dst + done);
+}
 
 /* Packed sub-byte loaders: element i is field i % per_byte of byte i / per_byte, from the low
  * bits up (onnx.proto, "int32_data"/"raw_data" packing rules). */
@@ -243,7 +304,12 @@ void wl_dtype_scale(wl_scale_kind kind, double *v, size_t n, double s)
         /* numpy computes float16 products in float32 and rounds to half; an 11-bit by 11-bit
          * product is exact in float32, so this single rounding is the correct one. */
         float sh = wl_half_to_float(wl_float_to_half((float)s));
-        for (size_t i = 0; i < n; i++)
+        size_t i = 0;
+#ifdef WL_HAVE_F16C_PATH
+        if (has_f16c())
+            i = scale_f16_f16c(v, n, sh);
+#endif
+        for (; i < n; i++)
             v[i] = (double)wl_half_to_float(wl_float_to_half((float)v[i] * sh));
         break;
     }

@@ -5,6 +5,7 @@
 
 #include "dtype.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_half_roundtrip_all_values(void **state)
@@ -79,6 +80,65 @@ static void test_scale_in_stored_precision(void **state)
     double i64[1] = {3.0};
     wl_dtype_scale(WL_SCALE_F64, i64, 1, 0.70710678118654757);
     wl_assert_close(i64[0], 3.0 * 0.70710678118654757, 0, 0);
+}
+
+/* Same bits, or both NaN of the same sign. */
+static void assert_same_double(double got, double want)
+{
+    if (isnan(want)) {
+        assert_true(isnan(got));
+        assert_int_equal(signbit(got) != 0, signbit(want) != 0);
+        return;
+    }
+    assert_memory_equal(&got, &want, sizeof got);
+}
+
+/* The whole-tensor fp16 widening (the F16C path where the CPU has it, 8 at a time, the scalar
+ * code for the tail) gives every one of the 65536 codes exactly what wl_half_to_float gives,
+ * from an unaligned buffer. */
+static void test_f16_widening_all_codes(void **state)
+{
+    (void)state;
+    enum { N = 65536 + 5 }; /* a tail that is not a multiple of 8 */
+    uint8_t *raw = malloc(2 * N + 1);
+    double *d = malloc(N * sizeof *d);
+    assert_non_null(raw);
+    assert_non_null(d);
+    for (uint32_t i = 0; i < N; i++) {
+        uint16_t h = (uint16_t)(i * 40503u); /* every code once in the first 65536 */
+        memcpy(raw + 1 + 2 * i, &h, 2);
+    }
+    wl_dtype_get(10)->raw_to_double(raw + 1, N, d);
+    for (uint32_t i = 0; i < N; i++) {
+        uint16_t h;
+        memcpy(&h, raw + 1 + 2 * i, 2);
+        assert_same_double(d[i], (double)wl_half_to_float(h));
+    }
+    free(raw);
+    free(d);
+}
+
+/* The fp16 conv scaling of whole tensors equals the scalar definition
+ * half(float(v) * half(s)) on every finite and infinite code, for the conv scales
+ * WeightWatcher uses and for scales that overflow and underflow into subnormals. */
+static void test_f16_scale_all_codes(void **state)
+{
+    (void)state;
+    const double scales[] = {0.70710678118654757, 1.0 / 3.0, 0.1, 3.0, 1e-3, 1.0};
+    enum { N = 65536 + 3 };
+    double *v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
+        for (uint32_t i = 0; i < N; i++)
+            v[i] = (double)wl_half_to_float((uint16_t)(i * 40503u));
+        wl_dtype_scale(WL_SCALE_F16, v, N, scales[k]);
+        float sh = wl_half_to_float(wl_float_to_half((float)scales[k]));
+        for (uint32_t i = 0; i < N; i++) {
+            float x = wl_half_to_float((uint16_t)(i * 40503u));
+            assert_same_double(v[i], (double)wl_half_to_float(wl_float_to_half(x * sh)));
+        }
+    }
+    free(v);
 }
 
 /* Reference decoding of an FP8 code built as float32 bits (a different route from dtype.c's
@@ -216,6 +276,8 @@ int main(void)
         cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_scale_in_stored_precision),
+        cmocka_unit_test(test_f16_widening_all_codes),
+        cmocka_unit_test(test_f16_scale_all_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
