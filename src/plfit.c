@@ -28,23 +28,40 @@
 
 #define PL_THRESHOLD 1e-5 /* WeightWatcher's EVALS_THRESH */
 
+/* |F_i(x[i+k]) - k/n| of candidate i at tail point k: the term the KS distance maximizes. */
+static inline double ks_term(const double *lx, size_t i, size_t k, double e, double dn)
+{
+    double diff = lx[i + k] - lx[i];
+    double cdf = diff == 0.0 ? 0.0 : 1.0 - exp(e * diff);
+    return fabs(cdf - (double)k / dn);
+}
+
 /* KS distance of candidate i, abandoning (returning a value > bound) once it exceeds bound.
  * (x/xmin)^(1-alpha) is computed as exp((1-alpha)(ln x - ln xmin)) from logs taken once: the
- * same value to a few ulps, at a fraction of pow()'s cost in this O(n²) loop. */
-static double ks_distance(const double *lx, size_t n_all, size_t i, double alpha, double bound)
+ * same value to a few ulps, at a fraction of pow()'s cost in this O(n²) loop.
+ * *hint is a point (an index into x) where a neighbouring candidate's deviation was largest or
+ * crossed the bound: the deviation there is tried first, and most candidates that cannot win
+ * are abandoned after that one term instead of after a scan. The maximum itself does not
+ * depend on the order the terms are visited in, so D_i is the same bits. *hint is updated. */
+static double ks_distance(const double *lx, size_t n_all, size_t i, double alpha, double bound,
+                          size_t *hint)
 {
     if (!(alpha > 1.0))
         return 1.0;
     size_t n = n_all - i;
-    double lxmin = lx[i], e = 1.0 - alpha, dn = (double)n, d = 0.0;
+    double e = 1.0 - alpha, dn = (double)n, d = 0.0;
     if (isinf(alpha)) /* all tail values equal: (x/xmin)^-inf is 1 at xmin, 0 above */
         e = -INFINITY;
+    if (*hint > i && *hint < n_all) {
+        d = ks_term(lx, i, *hint - i, e, dn);
+        if (d > bound)
+            return d;
+    }
     for (size_t k = 0; k < n; k++) {
-        double diff = lx[i + k] - lxmin;
-        double cdf = diff == 0.0 ? 0.0 : 1.0 - exp(e * diff);
-        double dev = fabs(cdf - (double)k / dn);
+        double dev = ks_term(lx, i, k, e, dn);
         if (dev > d) {
             d = dev;
+            *hint = i + k;
             if (d > bound)
                 return d;
         }
@@ -113,15 +130,16 @@ void wl_plfit_fit_near(const double *evals, size_t n, double near_c, wl_plfit *o
     size_t n_cand = n_all - 1;
     size_t stride = n_cand > 64 ? n_cand / 64 : 1;
     double bound = INFINITY;
+    size_t hint = 0;
     for (size_t i = 0; i < n_cand; i += stride) {
-        double d = ks_distance(lx, n_all, i, alpha[i], bound);
+        double d = ks_distance(lx, n_all, i, alpha[i], bound, &hint);
         if (d < bound)
             bound = d;
     }
     size_t best = 0;
     double best_d = INFINITY;
     for (size_t i = 0; i < n_cand; i++) {
-        double d = ks_distance(lx, n_all, i, alpha[i], bound);
+        double d = ks_distance(lx, n_all, i, alpha[i], bound, &hint);
         dks[i] = d;
         if (d < best_d) {
             best_d = d;
@@ -133,7 +151,7 @@ void wl_plfit_fit_near(const double *evals, size_t n, double near_c, wl_plfit *o
     double near = best_d + (near_c > 0.0 ? near_c / sqrt((double)(n_all - best)) : 0.0);
     for (size_t i = 0; i < n_cand && near > bound; i++)
         if (dks[i] > bound)
-            dks[i] = ks_distance(lx, n_all, i, alpha[i], near);
+            dks[i] = ks_distance(lx, n_all, i, alpha[i], near, &hint);
     out->ok = 1;
     out->alpha = alpha[best];
     out->xmin = x[best];
