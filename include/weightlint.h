@@ -316,7 +316,8 @@ typedef struct wl_plfit {
 void wl_plfit_fit(const double *evals, size_t n, wl_plfit *out);
 
 /* Eigenvalues of WᵀW for a row-major rows x cols double matrix (the min(rows,cols) Gram),
- * ascending, clamped at 0, written to evals (min(rows,cols) values). */
+ * ascending, clamped at 0, written to evals (min(rows,cols) values). WL_E_NUMERIC when the
+ * Gram overflows double precision or dsyevd does not converge. */
 WL_NODISCARD wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals,
                                    wl_err *err);
 

@@ -10,6 +10,7 @@
 #include "wl_err.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <lapacke.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,38 @@ wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals, 
     else
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (blasint)rows, (blasint)cols, 1.0, w,
                     (blasint)cols, 0.0, g, (blasint)k);
-    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)k, g, (lapack_int)k,
-                                     evals);
+    /* A Gram of finite weights is finite unless it overflows; every entry is bounded by
+     * g_ii + g_jj <= trace (Cauchy-Schwarz), so a trace below DBL_MAX/2 (not NaN) is the
+     * whole check, O(k). It replaces LAPACKE_dsyevd's NaN scan of the k x k triangle, which
+     * is why dsyevd is called through LAPACKE_dsyevd_work: the same workspace query, the same
+     * call, the same bits. */
+    double trace = 0.0;
+    for (size_t i = 0; i < k; i++)
+        trace += g[i * k + i];
+    if (!(trace <= DBL_MAX / 2)) {
+        free(g);
+        return WL_FAIL(err, WL_E_NUMERIC,
+                       "the %zu x %zu Gram matrix overflows double precision (trace %g)", k, k,
+                       trace);
+    }
+    double lwork_q;
+    lapack_int liwork_q, info;
+    info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)k, g, (lapack_int)k,
+                               evals, &lwork_q, -1, &liwork_q, -1);
+    double *work = NULL;
+    lapack_int *iwork = NULL;
+    if (info == 0) {
+        work = malloc((size_t)lwork_q * sizeof *work);
+        iwork = malloc((size_t)liwork_q * sizeof *iwork);
+        if (work == NULL || iwork == NULL)
+            info = LAPACK_WORK_MEMORY_ERROR;
+        else
+            info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)k, g,
+                                       (lapack_int)k, evals, work, (lapack_int)lwork_q, iwork,
+                                       liwork_q);
+    }
+    free(work);
+    free(iwork);
     free(g);
     if (info > 0)
         return WL_FAIL(err, WL_E_NUMERIC, "dsyevd did not converge (info = %d) on a %zu x %zu Gram",

@@ -9,6 +9,7 @@
 #include "weightlint.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void check_orientation(size_t rows, size_t cols)
 {
@@ -91,6 +92,22 @@ static void test_low_rank_has_zero_mass(void **state)
     free(w);
 }
 
+/* Finite weights whose Gram overflows: a numerical error naming the Gram, not LAPACK's
+ * "argument 6 invalid" or a spectrum of infinities. Just below overflow still works. */
+static void test_gram_overflow_is_numeric(void **state)
+{
+    (void)state;
+    double w[6] = {1e200, -1e200, 3e199, 2e200, 1e200, -5e199}, ev[2];
+    wl_err err;
+    wl_err_clear(&err);
+    assert_int_equal(wl_esd_gram(w, 3, 2, ev, &err), WL_E_NUMERIC);
+    assert_non_null(strstr(err.msg, "2 x 2 Gram matrix overflows"));
+    double ok[6] = {1e150, -1e150, 3e149, 2e150, 1e150, -5e149};
+    wl_err_clear(&err);
+    assert_int_equal(wl_esd_gram(ok, 3, 2, ev, &err), WL_OK);
+    assert_true(ev[1] > 1e300 && ev[0] >= 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -98,6 +115,7 @@ int main(void)
         cmocka_unit_test(test_gram_matches_svd_wide),
         cmocka_unit_test(test_gaussian_bulk_is_marchenko_pastur),
         cmocka_unit_test(test_low_rank_has_zero_mass),
+        cmocka_unit_test(test_gram_overflow_is_numeric),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
