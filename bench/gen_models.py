@@ -13,6 +13,10 @@ directory outside the repository, each only if it is missing. Weights are seeded
   llm1b      Llama-3.2-1B-like fp16, EXTERNAL DATA in llm1b.onnx.data beside it: 16 layers x
              [q,o 2048x2048, k,v 2048x512, gate/up 2048x8192, down 8192x2048], tied embedding
              128256x2048; 2.47 GB
+  isnet      ISNet's (the real background-removal model, tests/real) 119 fp16 3x3 convs with
+             their shapes in their order, one graph input per input width, +bias: 88 MB; 113
+             of them have >= 10 eigenvalues per slice (1,017 slices), the 6 with one output
+             channel are skipped as in the real model
   llm1b-q4   the same weights as MatMulNBits (bits 4, block 32, float scales, packed zero
              points), external data, lm_head = the tied embedding (K 2048, N 128256); 0.8 GB
 
@@ -201,6 +205,49 @@ def gen_resnet50(path):
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", 1000])], inits)
     save_model(graph, path, "ResNet-50 v1.5 shapes, BN folded, seeded He-scale weights")
     return shapes, "resnet50: 53 convs + fc fp32 (102 MB)"
+
+
+# ---------------------------------------------------------------- isnet (fp16 convs)
+
+# (out, in) of the 3x3 convs of @imgly/background-removal-data 1.4.5's isnet_fp16.onnx, in
+# node order (from its initializers: tests/real/get-real-models.sh fetches it).
+ISNET_CONVS = [
+    (64, 3), (64, 64), (32, 64)] + [(32, 32)] * 6 + [(32, 64)] * 5 + [
+    (64, 64), (128, 64), (32, 128)] + [(32, 32)] * 5 + [(32, 64)] * 4 + [
+    (128, 64), (256, 128), (64, 256)] + [(64, 64)] * 4 + [(64, 128)] * 3 + [
+    (256, 128), (512, 256), (128, 512)] + [(128, 128)] * 3 + [(128, 256)] * 2 + [
+    (512, 256), (512, 512), (256, 512)] + [(256, 256)] * 3 + [(256, 512)] * 2 + [
+    (512, 512), (512, 512), (256, 512)] + [(256, 256)] * 3 + [(256, 512)] * 2 + [
+    (512, 512), (512, 1024), (256, 512)] + [(256, 256)] * 3 + [(256, 512)] * 2 + [
+    (512, 512), (256, 1024), (128, 256)] + [(128, 128)] * 3 + [(128, 256)] * 2 + [
+    (256, 256), (128, 512), (64, 128)] + [(64, 64)] * 4 + [(64, 128)] * 3 + [
+    (128, 128), (64, 256), (32, 64)] + [(32, 32)] * 5 + [(32, 64)] * 4 + [
+    (64, 64), (64, 128), (16, 64)] + [(16, 16)] * 6 + [(16, 32)] * 5 + [
+    (64, 32), (1, 64), (1, 64), (1, 128), (1, 256), (1, 512), (1, 512)]
+
+
+def gen_isnet(path):
+    inits, nodes, outs, shapes, widths = [], [], [], Shapes(), set()
+    for i, (cout, cin) in enumerate(ISNET_CONVS):
+        w, b = "conv%03d.weight" % i, "conv%03d.bias" % i
+        a = gaussian(w, (cout, cin, 3, 3), cin * 9, np.float16)
+        inits.append(helper.make_tensor(w, TensorProto.FLOAT16, [cout, cin, 3, 3], a.tobytes(),
+                                        raw=True))
+        inits.append(helper.make_tensor(b, TensorProto.FLOAT16, [cout],
+                                        np.zeros(cout, np.float16).tobytes(), raw=True))
+        if cout >= 10:  # min(out, in) >= 10 eigenvalues per slice, or the layer is skipped
+            shapes.add(w, (cout, cin, 3, 3))
+        widths.add(cin)
+        nodes.append(helper.make_node("Conv", ["x%d" % cin, w, b], ["y%03d" % i],
+                                      name="conv%03d" % i, kernel_shape=[3, 3], pads=[1] * 4))
+        outs.append(helper.make_tensor_value_info("y%03d" % i, TensorProto.FLOAT16,
+                                                  ["B", cout, "H", "W"]))
+    graph = helper.make_graph(
+        nodes, "isnet",
+        [helper.make_tensor_value_info("x%d" % c, TensorProto.FLOAT16, ["B", c, "H", "W"])
+         for c in sorted(widths)], outs, inits)
+    save_model(graph, path, "ISNet's 119 fp16 3x3 conv shapes, seeded He-scale weights")
+    return shapes, "isnet: ISNet's 119 fp16 3x3 convs, 113 analyzed = 1017 slices (88 MB)"
 
 
 # ---------------------------------------------------------------- bert-base
@@ -406,7 +453,8 @@ def gen_llm1b_q4(path):
     return shapes, "llm1b-q4: llm1b's 113 matrices as MatMulNBits 4-bit block 32, external data"
 
 
-MODELS = {"gen1g": gen_gen1g, "resnet50": gen_resnet50, "bert-base": gen_bert,
+MODELS = {"gen1g": gen_gen1g, "resnet50": gen_resnet50, "isnet": gen_isnet,
+          "bert-base": gen_bert,
           "llm1b": gen_llm1b, "llm1b-q4": gen_llm1b_q4, "chain40": gen_chain40}
 
 
