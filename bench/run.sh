@@ -8,11 +8,12 @@
 # Environment: BUILD (dir of the weightlint binary, default build/release), PYTHON (default
 # /usr/bin/python3, needs numpy and onnx), WEIGHTLINT_BENCH_CACHE (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench), BENCH_MODELS (subset, default
-# "examples resnet50 bert-base gen1g chain40 llm1b llm1b-q4"), BENCH_FAST (models also run with --fast,
-# default "bert-base llm1b"), BENCH_THREADS1 (models also run with --threads 1 for the memory
-# bound, default "gen1g chain40 llm1b"), BENCH_SHARDS (models also run as 1, 2 and 4 shards,
-# default "bert-base gen1g"). OPENBLAS_* are left exactly as the environment sets
-# them. Exits 1, after the table, when any row breaks the memory bound.
+# "examples resnet50 isnet bert-base gen1g chain40 llm1b llm1b-q4"), BENCH_FAST (models also run
+# with --fast, default "bert-base llm1b"), BENCH_WW (models also run with --compat ww, default
+# "isnet"), BENCH_THREADS1 (models also run with --threads 1 for the memory bound and the
+# cleanest CPU ratio, default "isnet gen1g chain40 llm1b"), BENCH_SHARDS (models also run as 1,
+# 2 and 4 shards, default "isnet bert-base gen1g"). OPENBLAS_* are left exactly as the
+# environment sets them. Exits 1, after the table, when any row breaks the memory bound.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,10 +22,11 @@ BUILD=${BUILD:-build/release}
 BIN=$BUILD/weightlint
 PYTHON=${PYTHON:-/usr/bin/python3}
 CACHE=${WEIGHTLINT_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench}
-MODELS=${BENCH_MODELS:-examples resnet50 bert-base gen1g chain40 llm1b llm1b-q4}
+MODELS=${BENCH_MODELS:-examples resnet50 isnet bert-base gen1g chain40 llm1b llm1b-q4}
 FAST_MODELS=${BENCH_FAST:-bert-base llm1b}
-T1_MODELS=${BENCH_THREADS1:-gen1g chain40 llm1b}
-SHARD_MODELS=${BENCH_SHARDS:-bert-base gen1g}
+WW_MODELS=${BENCH_WW:-isnet}
+T1_MODELS=${BENCH_THREADS1:-isnet gen1g chain40 llm1b}
+SHARD_MODELS=${BENCH_SHARDS:-isnet bert-base gen1g}
 OUT=$BUILD/bench
 mkdir -p "$OUT"
 
@@ -87,46 +89,68 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 ROWS=()
 MEM_FAILS=()
-# bench_shards LABEL MODEL.onnx: `analyze --shard K/N` for N = 1, 2, 4 as N concurrent
-# processes (2 worker threads for one shard, 1 each otherwise: the 2 cores either way), then
-# merge. Wall of the whole, CPU summed over the processes, largest peak RSS, and whether the
-# merged JSON is byte-identical to the one-process run.
+# bench_shards LABEL MODEL.onnx SHAPES RUNS: `analyze --shard K/N` for N = 1, 2, 4 as N
+# concurrent processes (2 worker threads for one shard, 1 each otherwise: the 2 cores either
+# way), then merge, against the LAPACK floor of the whole model (2 workers), run after each
+# repetition as in bench_model. Wall of the whole (best of RUNS), CPU summed over the processes
+# (least of RUNS), the merge's own time, the largest peak RSS of one shard, and whether the merged
+# JSON is byte-identical to the one-process run. Sharding here cannot beat the floor (same 2
+# cores); the CPU ratio shows what N shards cost in total: each reads every tensor header and
+# hashes the model file, which N runners would do in parallel.
 SHARD_ROWS=()
 bench_shards() {
-    local label=$1 model=$2 n k t0 t1 pids cpu rss wall mwall ident threads
+    local label=$1 model=$2 shapes=$3 runs=$4 n k r t0 t1 pids cpu rss wall mwall ident threads
+    local bwall bcpu bmerge peak floor fcpu line f c
     for n in 1 2 4; do
         threads=$((n == 1 ? 2 : 1))
-        rm -f "$OUT"/part-*.json "$OUT"/shard-*.time
-        t0=$(date +%s%N)
-        pids=()
-        for ((k = 0; k < n; k++)); do
-            /usr/bin/time -f '%M %U %S' -o "$OUT/shard-$k.time" "$BIN" analyze --no-progress \
-                -f json --threads "$threads" --shard "$k/$n" "$model" -o "$OUT/part-$k.json" &
-            pids+=($!)
+        bwall="" bcpu="" bmerge="" peak=0 floor="" fcpu=""
+        for ((r = 0; r < runs; r++)); do
+            rm -f "$OUT"/part-*.json "$OUT"/shard-*.time
+            t0=$(date +%s%N)
+            pids=()
+            for ((k = 0; k < n; k++)); do
+                /usr/bin/time -f '%M %U %S' -o "$OUT/shard-$k.time" "$BIN" analyze --no-progress \
+                    -f json --threads "$threads" --shard "$k/$n" "$model" -o "$OUT/part-$k.json" &
+                pids+=($!)
+            done
+            for p in "${pids[@]}"; do wait "$p" || die "analyze --shard of $model failed"; done
+            t1=$(date +%s%N)
+            "$BIN" merge "$OUT"/part-*.json -o "$OUT/merged.json" || die "merge of $model failed"
+            mwall=$(awk -v a="$t1" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+            wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+            read -r rss cpu <<<"$(cat "$OUT"/shard-*.time | awk '{ if ($1 > m) m = $1; c += $2 + $3 }
+                END { printf "%d %.2f", m, c }')"
+            line=$("$FLOOR" -r 1 "$shapes")
+            echo "$label shards=$n: wall=$wall cpu=$cpu merge=$mwall rss_kb=$rss | floor: $line" \
+                >>"$OUT/runs.log"
+            f=$(field floor_s "$line")
+            c=$(field cpu_s "$line")
+            if [ -z "$bwall" ] || lt "$wall" "$bwall"; then bwall=$wall; fi
+            if [ -z "$bcpu" ] || lt "$cpu" "$bcpu"; then bcpu=$cpu; fi
+            if [ -z "$bmerge" ] || lt "$mwall" "$bmerge"; then bmerge=$mwall; fi
+            if [ -z "$floor" ] || lt "$f" "$floor"; then floor=$f; fi
+            if [ -z "$fcpu" ] || lt "$c" "$fcpu"; then fcpu=$c; fi
+            if [ "$rss" -gt "$peak" ]; then peak=$rss; fi
         done
-        for p in "${pids[@]}"; do wait "$p" || die "analyze --shard of $model failed"; done
-        t1=$(date +%s%N)
-        "$BIN" merge "$OUT"/part-*.json -o "$OUT/merged.json" || die "merge of $model failed"
-        mwall=$(awk -v a="$t1" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-        read -r rss cpu <<<"$(cat "$OUT"/shard-*.time | awk '{ if ($1 > m) m = $1; c += $2 + $3 }
-            END { printf "%d %.2f", m, c }')"
         [ "$n" = 1 ] && cp "$OUT/merged.json" "$OUT/single.json"
         ident=yes
         cmp -s "$OUT/single.json" "$OUT/merged.json" || ident=**NO**
-        SHARD_ROWS+=("$(printf '| %s | %d | %.3f s | %.2f s | %.3f s | %s MB | %s |' "$label" "$n" \
-            "$wall" "$cpu" "$mwall" "$((rss / 1024))" "$ident")")
+        SHARD_ROWS+=("$(printf '| %s | %d | %d | %.3f s | %.3f s | %.2f | %.2f s | %.2f s | %.2f | %.3f s | %s MB | %s |' \
+            "$label" "$n" "$runs" "$bwall" "$floor" "$(awk -v a="$bwall" -v b="$floor" 'BEGIN { print a / b }')" \
+            "$bcpu" "$fcpu" "$(awk -v a="$bcpu" -v b="$fcpu" 'BEGIN { print a / b }')" "$bmerge" \
+            "$((peak / 1024))" "$ident")")
         echo "${SHARD_ROWS[-1]}" >&2
     done
 }
 
-# bench_model LABEL MODEL.onnx SHAPES RUNS [--fast | --threads 1]
+# bench_model LABEL MODEL.onnx SHAPES RUNS [--fast | --threads | --compat]
 bench_model() {
     local label=$1 model=$2 shapes=$3 runs=$4 flag=${5:-}
     local best="" cpu="" peak=0 n=0 floor="" fcpu="" line f c x fl=() wl=()
     case "$flag" in
     --fast) fl=(-f) wl=(--fast) ;;
     --threads) fl=(-t 1) wl=(--threads 1) ;;
+    --compat) wl=(--compat ww) ;; # the same matrices here; the floor does not change
     esac
     for x in "$model" "$model".data; do [ -f "$x" ] && cat "$x" >/dev/null; done # warm cache
     # End-to-end and floor runs alternate, so that load from other jobs on the (shared) VM hits
@@ -184,13 +208,20 @@ for m in $MODELS; do
             bench_model "$m --fast" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --fast
         fi
     done
+    for f in $WW_MODELS; do
+        if [ "$f" = "$m" ]; then
+            bench_model "$m --compat ww" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --compat
+        fi
+    done
     for f in $T1_MODELS; do
         if [ "$f" = "$m" ]; then
             bench_model "$m --threads 1" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --threads
         fi
     done
     for f in $SHARD_MODELS; do
-        [ "$f" = "$m" ] && bench_shards "$m" "$CACHE/$m.onnx"
+        if [ "$f" = "$m" ]; then
+            bench_shards "$m" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$((runs == 5 ? 3 : 1))"
+        fi
     done
 done
 
@@ -209,10 +240,11 @@ done
     printf '%s\n' "${ROWS[@]}"
     if [ ${#SHARD_ROWS[@]} -gt 0 ]; then
         echo
-        echo "analyze --shard K/N as N concurrent processes on this machine, then merge:"
+        echo "analyze --shard K/N as N concurrent processes on this machine, then merge, against"
+        echo "the floor of the whole model (2 workers); cpu: summed over the N processes:"
         echo
-        echo "| model | shards | wall | cpu (sum) | merge | peak RSS (one shard) | merged = one run |"
-        echo "|---|---|---|---|---|---|---|"
+        echo "| model | shards | runs | wall | floor | wall/floor | cpu (sum) | floor cpu | cpu/floor | merge | peak RSS (one shard) | merged = one run |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
         printf '%s\n' "${SHARD_ROWS[@]}"
     fi
 } | tee "$OUT/results.md"
