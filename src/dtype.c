@@ -15,6 +15,7 @@
  * scalar code below is the reference and handles the tails. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define WL_HAVE_F16C_PATH 1
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -164,10 +165,32 @@ DEFINE_RAW(raw_f8e5m2fnuz, uint8_t, wl_f8e5m2fnuz_to_double(v))
 DEFINE_RAW(raw_f8e8m0, uint8_t, wl_f8e8m0_to_double(v))
 
 #ifdef WL_HAVE_F16C_PATH
+/* CPUID leaf 1 and XGETBV rather than __builtin_cpu_supports: Clang 14 (the fuzz and sanitizer
+ * builds) does not know the "f16c" feature name. F16C's 256-bit forms also need the OS to save
+ * the YMM state (OSXSAVE, and XCR0's SSE and AVX bits). */
+static int detect_f16c(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || !(c & bit_F16C))
+        return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    return (lo & 6u) == 6u;
+}
+
+/* Answered once: CPUID traps to the hypervisor on a VM, and the workers ask per tensor. */
 static int has_f16c(void)
 {
-    /* libgcc's cpu model: AVX also means the OS saves the YMM state (xgetbv). */
-    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    static int cached = -1; /* -1 unknown; any thread may fill it, all write the same value */
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = detect_f16c();
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
 }
 
 /* 8 floats to 8 doubles at dst (unaligned). */
