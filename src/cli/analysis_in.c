@@ -373,6 +373,12 @@ wl_status cli_analysis_read(const char *path, cli_analysis_doc *doc, wl_err *err
         goto out;
     }
     size_t n_models = json_array_size(models);
+    if (n_models == 0) {
+        /* analyze always writes at least one model; an empty list would merge or check as an
+         * analysis of nothing with exit 0 (found by fuzz_analysis) */
+        bad(&r, "models[] is empty: an analysis names at least one model");
+        goto out;
+    }
     doc->models = calloc(n_models ? n_models : 1, sizeof *doc->models);
     doc->settings = calloc(n_models ? n_models : 1, sizeof *doc->settings);
     doc->versions = calloc(n_models ? n_models : 1, sizeof *doc->versions);

@@ -89,4 +89,7 @@ d["layers"][1]["alpha"] = "two"
 json.dump(d, open(sys.argv[2], "w"))
 PY
 refuse "layers[1]: 'alpha' is not a number" "$tmp/bad.json"
+# an analysis of no model (fuzz_analysis found it accepted, checked and merged with exit 0)
+printf '{"schema_version": 1, "tool": "weightlint", "layers": [], "models": []}' >"$tmp/none.json"
+refuse "models[] is empty" "$tmp/none.json"
 echo "check/compare from the analysis JSON identical to from the model in $n cases; refusals exit 3"

@@ -88,6 +88,8 @@ echo '{"schema_version": 2, "tool": "weightlint", "layers": [], "models": []}' >
 refuse "schema_version 2 is not supported" "$tmp/p0.json" "$tmp/p1.json" "$tmp/p2.json"
 echo '{"hello": 1}' >"$tmp/p1.json"
 refuse "not a weightlint analysis" "$tmp/p0.json" "$tmp/p1.json" "$tmp/p2.json"
+echo '{"schema_version": 1, "tool": "weightlint", "layers": [], "models": []}' >"$tmp/none.json"
+refuse "models[] is empty" "$tmp/none.json" # fuzz_analysis: this merged to an empty analysis, exit 0
 
 # The shard from the engine's environment.
 SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=3 \
