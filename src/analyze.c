@@ -36,12 +36,12 @@
 /* Below this lambda_min/lambda_max the Gram route cannot resolve the small singular values
  * (its absolute floor is ~eps64 * lambda_max), so the rank columns take them from dgesdd. */
 #define WL_GRAM_COND_LIMIT 1e-12
-#define WL_CONV_SCALE 0.70710678118654757 /* sqrt(1/2): conv2d_norm with pool=True (§3.3) */
+#define WL_CONV_SCALE      0.70710678118654757 /* sqrt(1/2): conv2d_norm with pool=True (§3.3) */
 /* A matrix of at least this many elements (an LLM's embedding table: 128256 x 2048 = 2.6e8) is
  * scored alone with two BLAS threads (1.6 s vs 2.6 s, perf-floor.md §2); every other matrix
  * with one BLAS thread per worker. The rule depends on the matrix only, never on the worker
  * count or on timing, so results stay bit-identical whatever --threads says. */
-#define WL_HUGE_ELEMS ((uint64_t)64 << 20)
+#define WL_HUGE_ELEMS        ((uint64_t)64 << 20)
 #define WL_HUGE_BLAS_THREADS 2
 
 uint64_t wl_job_cost(uint64_t rows, uint64_t cols, uint64_t slices)
@@ -50,19 +50,18 @@ uint64_t wl_job_cost(uint64_t rows, uint64_t cols, uint64_t slices)
     return slices * (rows * cols * k + k * k * k); /* dsyrk + dsyevd flops, up to constants */
 }
 
-uint64_t wl_job_work_bytes(uint64_t rows, uint64_t cols, uint64_t slices,
-                           const wl_options *opts)
+uint64_t wl_job_work_bytes(uint64_t rows, uint64_t cols, uint64_t slices, const wl_options *opts)
 {
     uint64_t k = rows < cols ? rows : cols, rc = rows * cols, n = k * slices;
-    uint64_t v = 0;             /* doubles */
-    v += slices > 1 ? rc : 0;   /* the conv slice gathered for dsyrk */
-    v += k * k + 8 * k;         /* the Gram, and dsyevd's / dgesdd's R factor and workspace */
-    v += 2 * n;                 /* eigenvalues and singular values */
-    v += 4 * n;                 /* the power-law fit: a long double suffix sum, alpha, log x */
-    if (opts->randomize)        /* dgesdd's copy (the original is shuffled next), the slice
-                                   copies, the shuffle buffer, 5 replicas + 1 */
+    uint64_t v = 0;           /* doubles */
+    v += slices > 1 ? rc : 0; /* the conv slice gathered for dsyrk */
+    v += k * k + 8 * k;       /* the Gram, and dsyevd's / dgesdd's R factor and workspace */
+    v += 2 * n;               /* eigenvalues and singular values */
+    v += 4 * n;               /* the power-law fit: a long double suffix sum, alpha, log x */
+    if (opts->randomize)      /* dgesdd's copy (the original is shuffled next), the slice
+                                 copies, the shuffle buffer, 5 replicas + 1 */
         v += rc + (slices > 1 ? slices * rc : 0) + rc + 6 * n;
-    if (opts->fast)             /* float32 copy and Gram (the double Gram is not made) */
+    if (opts->fast) /* float32 copy and Gram (the double Gram is not made) */
         v += rc / 2;
     return 8 * v + WL_WIDEN_WINDOW_BYTES;
 }
@@ -101,12 +100,12 @@ static int cmp_double(const void *x, const void *y)
 
 /* ESD of one slice (row-major rows x cols): eigenvalues (ascending) and singular values.
  * may_destroy: w is a scratch copy the SVD route may overwrite instead of copying it. */
-static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t cols,
-                                double *evals, double *sv, int fast, wl_err *err)
+static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t cols, double *evals,
+                                double *sv, int fast, wl_err *err)
 {
     size_t k = rows < cols ? rows : cols;
-    wl_status st = fast ? wl_esd_gram_f32(w, rows, cols, evals, err)
-                        : wl_esd_gram(w, rows, cols, evals, err);
+    wl_status st =
+        fast ? wl_esd_gram_f32(w, rows, cols, evals, err) : wl_esd_gram(w, rows, cols, evals, err);
     if (st != WL_OK)
         return st;
     if (fast) { /* approximate by contract: no SVD refinement of the small singular values */
@@ -132,8 +131,8 @@ static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t 
 /* The randomized ESD (spec §8): element-wise shuffles of each slice, seeded per layer so that
  * the result does not depend on the order in which workers take layers. */
 static wl_status randomize_layer(const double *w, size_t rows, size_t cols, size_t kh, size_t kw,
-                                 const double *evals, size_t n, wl_layer *l,
-                                 const wl_options *opts, wl_err *err)
+                                 const double *evals, size_t n, wl_layer *l, const wl_options *opts,
+                                 wl_err *err)
 {
     size_t n_slices = kh * kw;
     const double **slices = malloc(n_slices * sizeof *slices);
@@ -158,8 +157,8 @@ static wl_status randomize_layer(const double *w, size_t rows, size_t cols, size
     wl_rand_result rr;
     uint64_t seed = opts->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(l->layer_id + 1));
     double *kept = NULL;
-    st = wl_randesd_compute_keep(slices, n_slices, rows, cols, evals, n, (double)l->N,
-                                 (double)l->M, seed, opts->keep_evals ? &kept : NULL, &rr, err);
+    st = wl_randesd_compute_keep(slices, n_slices, rows, cols, evals, n, (double)l->N, (double)l->M,
+                                 seed, opts->keep_evals ? &kept : NULL, &rr, err);
     if (st != WL_OK)
         goto out;
     l->rand_evals = kept;
@@ -259,8 +258,8 @@ static wl_status score_tensor(double *w, const int64_t *d, int rank, wl_layer *l
             double *ev = evals + (i * kw + j) * k, *sl_sv = sv + (i * kw + j) * k;
             /* A conv slice is a copy; a dense matrix is the worker's buffer, needed after
              * this only by --randomize. */
-            st = slice_spectrum(m, rank == 4 || !opts->randomize, rows, cols, ev, sl_sv,
-                                opts->fast, err);
+            st = slice_spectrum(m, rank == 4 || !opts->randomize, rows, cols, ev, sl_sv, opts->fast,
+                                err);
             if (st != WL_OK)
                 goto out;
             double smax = sl_sv[k - 1], smin = sl_sv[0];
@@ -351,8 +350,7 @@ static void copy_shape(int64_t *dst, int *rank_out, const wl_tensor *t)
 }
 
 static wl_status add_skipped(growable *g, const wl_tensor *t, const char *name, int64_t layer_id,
-                             const char *code, wl_err *err, const char *fmt, ...)
-    WL_PRINTF(7, 8);
+                             const char *code, wl_err *err, const char *fmt, ...) WL_PRINTF(7, 8);
 
 static wl_status add_skipped(growable *g, const wl_tensor *t, const char *name, int64_t layer_id,
                              const char *code, wl_err *err, const char *fmt, ...)
@@ -371,8 +369,7 @@ static wl_status add_skipped(growable *g, const wl_tensor *t, const char *name, 
      * (classify_ww clears it for WeightWatcher's rank filter: biases, norms). */
     s->is_weight = strcmp(code, "unsupported_op") == 0 || strcmp(code, "min_evals") == 0 ||
                    strcmp(code, "max_evals") == 0 || strcmp(code, "max_n") == 0 ||
-                   (strcmp(code, "dtype") == 0 && t->rank >= 2) ||
-                   strcmp(code, "rank") == 0;
+                   (strcmp(code, "dtype") == 0 && t->rank >= 2) || strcmp(code, "rank") == 0;
     char buf[256];
     va_list ap;
     va_start(ap, fmt);
@@ -404,34 +401,34 @@ static char *make_id(const wl_tensor_ref *ref, const char *name, const char *suf
 
 /* A matrix (or conv kernel) waiting to be scored, and where its row goes. */
 typedef struct job {
-    size_t hdr;            /* index of the tensor header */
-    size_t slot;           /* index in the layers array (tensor order) */
-    uint64_t elem_offset;  /* first element of the block (RNN gate blocks) */
-    int64_t mdims[4];      /* [rows, cols] or [out, in, kh, kw] */
+    size_t hdr;           /* index of the tensor header */
+    size_t slot;          /* index in the layers array (tensor order) */
+    uint64_t elem_offset; /* first element of the block (RNN gate blocks) */
+    int64_t mdims[4];     /* [rows, cols] or [out, in, kh, kw] */
     int mrank;
-    wl_dq_spec dq;         /* how the stored tensor decodes (names borrowed from the graph) */
-    uint64_t n_decoded;    /* values the decoded tensor has (t->n_elems unless packed) */
+    wl_dq_spec dq;      /* how the stored tensor decodes (names borrowed from the graph) */
+    uint64_t n_decoded; /* values the decoded tensor has (t->n_elems unless packed) */
     int64_t src_cols, col_offset; /* a column block (Attention q/k/v) of a src_cols-wide
                                      decoded matrix; src_cols = 0 otherwise */
-    int ohwi;              /* kernel stored [out, kh, kw, in] (NhwcConv): permuted to
-                              [out, in, kh, kw] before slicing */
-    uint64_t cost;         /* ~ flops, for largest-first scheduling */
-    uint64_t tensor_bytes; /* the widened tensor (a worker's reused buffer) */
-    int exclusive;         /* huge: runs alone, with WL_HUGE_BLAS_THREADS BLAS threads */
-    uint64_t work;         /* bytes the job allocates beyond that while it runs */
+    int ohwi;                     /* kernel stored [out, kh, kw, in] (NhwcConv): permuted to
+                                     [out, in, kh, kw] before slicing */
+    uint64_t cost;                /* ~ flops, for largest-first scheduling */
+    uint64_t tensor_bytes;        /* the widened tensor (a worker's reused buffer) */
+    int exclusive;                /* huge: runs alone, with WL_HUGE_BLAS_THREADS BLAS threads */
+    uint64_t work;                /* bytes the job allocates beyond that while it runs */
 } job;
 
 /* State shared by the classification of every tensor of one model. */
 typedef struct model_ctx {
     const wl_onnx_file *f;
     const wl_options *opts;
-    wl_tensor_ref *refs;   /* the tensors considered (borrowed from inits or graph) */
-    wl_tensor_refs inits;  /* --compat ww: the top-level initializers */
-    wl_tensor *hdrs;       /* one parsed header per ref */
+    wl_tensor_ref *refs;  /* the tensors considered (borrowed from inits or graph) */
+    wl_tensor_refs inits; /* --compat ww: the top-level initializers */
+    wl_tensor *hdrs;      /* one parsed header per ref */
     size_t n;
-    wl_graph graph;        /* default mode only */
-    wl_tensor_set set;     /* refs + hdrs, for looking up dequantization parameters */
-    int64_t *topo;         /* rank of each graph node in topological order (default mode) */
+    wl_graph graph;    /* default mode only */
+    wl_tensor_set set; /* refs + hdrs, for looking up dequantization parameters */
+    int64_t *topo;     /* rank of each graph node in topological order (default mode) */
     growable layers, skipped, jobs;
 } model_ctx;
 
@@ -470,13 +467,11 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     if (evals_count < opts->min_evals)
         return add_skipped(&m->skipped, t, name, (int64_t)i, "min_evals", err,
                            "M*rf = %lld*%lld = %lld < min_evals = %lld", (long long)probe.M,
-                           (long long)probe.rf, (long long)evals_count,
-                           (long long)opts->min_evals);
+                           (long long)probe.rf, (long long)evals_count, (long long)opts->min_evals);
     if (opts->max_evals > 0 && evals_count > opts->max_evals)
         return add_skipped(&m->skipped, t, name, (int64_t)i, "max_evals", err,
                            "M*rf = %lld*%lld = %lld > max_evals = %lld", (long long)probe.M,
-                           (long long)probe.rf, (long long)evals_count,
-                           (long long)opts->max_evals);
+                           (long long)probe.rf, (long long)evals_count, (long long)opts->max_evals);
     if (opts->max_n > 0 && probe.N > opts->max_n)
         return add_skipped(&m->skipped, t, name, (int64_t)i, "max_n", err,
                            "N = %lld > max_N = %lld", (long long)probe.N, (long long)opts->max_n);
@@ -578,21 +573,21 @@ static long find_alias(const model_ctx *m, size_t i, wl_err *err, wl_status *st)
         if (j > 0 && jobs[j - 1].hdr == jobs[j].hdr)
             continue; /* RNN blocks of one tensor: compare once */
         if (mine.data == NULL) {
-            if ((*st = wl_tensor_map_payload(m->f, t, &mine, err)) != WL_OK)
+            if ((*st = wl_tensor_map_payload(t, &mine, err)) != WL_OK)
                 return -1;
         }
         wl_payload theirs;
-        if ((*st = wl_tensor_map_payload(m->f, o, &theirs, err)) != WL_OK)
+        if ((*st = wl_tensor_map_payload(o, &theirs, err)) != WL_OK)
             break;
         if (theirs.len == mine.len && memcmp(theirs.data, mine.data, mine.len) == 0)
             found = (long)j;
         wl_payload_unmap(&theirs);
         /* memcmp faulted in a page or so, and the kernel maps the page-cache folio around
          * it: left mapped until the tensor's own job, that was 100 MB on gen1g (issue #13). */
-        wl_tensor_release_pages(m->f, o);
+        wl_tensor_release_pages(o);
     }
     wl_payload_unmap(&mine);
-    wl_tensor_release_pages(m->f, t);
+    wl_tensor_release_pages(t);
     return *st == WL_OK ? found : -1;
 }
 
@@ -751,8 +746,8 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
             return add_skipped(&m->skipped, t, name, (int64_t)i, "unsupported_op", err,
                                "%s%s%s input %d (node '%s'): no weight role defined for this "
                                "op",
-                               u.other->domain, u.other->domain[0] ? "." : "",
-                               u.other->op_type, u.other_input, u.other->name);
+                               u.other->domain, u.other->domain[0] ? "." : "", u.other->op_type,
+                               u.other_input, u.other->name);
         return add_skipped(&m->skipped, t, name, (int64_t)i, "not_weight", err, "%s", u.why);
     }
     wl_status ast;
@@ -813,8 +808,7 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
             int64_t d[4] = {t->dims[0], t->dims[1], t->dims[2], 1};
             if (t->rank == 5)
                 d[2] = t->dims[2] * t->dims[3] * t->dims[4];
-            return add_layer(m, i, d, 4, 0, "", t->rank == 3 ? "conv1d" : "conv3d", &u, &dq,
-                             err);
+            return add_layer(m, i, d, 4, 0, "", t->rank == 3 ? "conv1d" : "conv3d", &u, &dq, err);
         }
         break;
     case WL_ROLE_RNN_W:
@@ -837,7 +831,9 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
                     snprintf(gname, sizeof gname, "block%d", g);
                 else
                     snprintf(gname, sizeof gname, "gate_%s",
-                             u.n_gates == 4 ? lstm[g] : u.n_gates == 3 ? gru[g] : "h");
+                             u.n_gates == 4   ? lstm[g]
+                             : u.n_gates == 3 ? gru[g]
+                                              : "h");
                 snprintf(suffix, sizeof suffix, "/%s/dir%lld/%s",
                          u.role == WL_ROLE_RNN_W ? "W" : "R", (long long)d, gname);
                 int64_t md[2] = {h, ncols};
@@ -867,8 +863,7 @@ static wl_status classify_tensor(model_ctx *m, size_t i, wl_err *err)
                            "not selected by --layers %s", opts->layers);
     if (dt->elem_bits == 0 && (t->rank == 2 || t->rank == 4 || opts->compat != WL_COMPAT_WW))
         return add_skipped(&m->skipped, t, name, (int64_t)i, "dtype", err,
-                           "data type %s is not supported (no numeric widening defined)",
-                           dt->name);
+                           "data type %s is not supported (no numeric widening defined)", dt->name);
     if (opts->compat == WL_COMPAT_WW)
         return classify_ww(m, i, err);
     return classify_op_aware(m, i, err);
@@ -907,7 +902,7 @@ static wl_status run_job(const model_ctx *m, const job *jb, wl_layer *l, wbuf *b
         goto out;
     }
     st = wl_dq_decode(&m->set, &jb->dq, t, w, err);
-    wl_tensor_release_pages(m->f, t);
+    wl_tensor_release_pages(t);
     if (st != WL_OK)
         goto out;
     l->dequantized = jb->dq.kind != WL_DQ_NONE;
@@ -1070,8 +1065,7 @@ static void *worker(void *arg)
             p->err = err;
         }
         if (st == WL_OK && p->opts->progress)
-            p->opts->progress(p->opts->progress_ctx, p->layers[jb->slot].name, p->done,
-                              p->n_jobs);
+            p->opts->progress(p->opts->progress_ctx, p->layers[jb->slot].name, p->done, p->n_jobs);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
@@ -1237,7 +1231,7 @@ static void model_hash(const wl_onnx_file *f, char hex[65])
     wl_sha256 h;
     uint8_t d[32];
     wl_sha256_init(&h);
-    wl_sha256_update(&h, f->data, f->size);
+    wl_sha256_update(&h, f->map->data, f->map->size);
     wl_sha256_final(&h, d);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
@@ -1275,8 +1269,8 @@ void wl_analysis_summarize(wl_analysis *a)
     for (size_t i = 0; i < n; i++)
         if (ls[i].has_mp)
             s->has_mp_softrank = 1;
-    s->mp_softrank = s->has_mp_softrank ? mean_skipnan(ls, n, offsetof(wl_layer, mp_softrank))
-                                        : NAN;
+    s->mp_softrank =
+        s->has_mp_softrank ? mean_skipnan(ls, n, offsetof(wl_layer, mp_softrank)) : NAN;
     s->n_rows = 0;
     a->n_failed = a->n_nonfinite = 0;
     a->analyzed_params = 0;
@@ -1379,7 +1373,7 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
         st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    m.set = (wl_tensor_set){.f = f, .refs = m.refs, .hdrs = m.hdrs, .n = m.n};
+    m.set = (wl_tensor_set){.refs = m.refs, .hdrs = m.hdrs, .n = m.n};
     /* Pass 1: every header, then what each tensor is. No payload is read except to compare
      * same-shaped tensors for aliases. */
     for (size_t i = 0; i < m.n && st == WL_OK; i++)

@@ -59,7 +59,7 @@ static wl_status load_param(const wl_tensor_set *s, const char *name, double **o
     double *v = malloc((p->n_elems ? p->n_elems : 1) * sizeof *v);
     if (v == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory");
-    wl_status st = wl_tensor_to_double(s->f, p, v, err);
+    wl_status st = wl_tensor_to_double(p, v, err);
     if (st != WL_OK) {
         free(v);
         return st;
@@ -450,7 +450,7 @@ static wl_status decode_linear(const wl_tensor_set *s, const wl_dq_spec *q, cons
                 scale = guess;
         }
     }
-    wl_status st = wl_tensor_to_double(s->f, t, w, err);
+    wl_status st = wl_tensor_to_double(t, w, err);
     if (st != WL_OK)
         return st;
     if ((st = load_param(s, q->zero_point, &zp, &n_zp, err)) != WL_OK ||
@@ -505,7 +505,7 @@ static wl_status decode_nbits(const wl_tensor_set *s, const wl_dq_spec *q, const
         (st = load_param(s, q->zero_point, &zp, &n_zp, err)) != WL_OK ||
         (st = load_param(s, q->g_idx, &gi, &n_gi, err)) != WL_OK)
         goto out;
-    if ((st = wl_tensor_map_payload(s->f, t, &p, err)) != WL_OK)
+    if ((st = wl_tensor_map_payload(t, &p, err)) != WL_OK)
         goto out;
     unsigned bits = (unsigned)q->bits;
     uint64_t K = (uint64_t)q->K, N = (uint64_t)q->N, bsz = (uint64_t)q->block_size;
@@ -588,7 +588,7 @@ static wl_status decode_bnb4(const wl_tensor_set *s, const wl_dq_spec *q, const 
     wl_payload p = {0};
     wl_status st;
     if ((st = load_param(s, q->scale, &am, &n_am, err)) != WL_OK ||
-        (st = wl_tensor_map_payload(s->f, t, &p, err)) != WL_OK)
+        (st = wl_tensor_map_payload(t, &p, err)) != WL_OK)
         goto out;
     uint64_t numel = (uint64_t)q->N * (uint64_t)q->K, bsz = (uint64_t)q->block_size;
     for (uint64_t i = 0; i < numel; i++) {
@@ -622,13 +622,13 @@ static wl_status decode_gather_block(const wl_tensor_set *s, const wl_dq_spec *q
         /* Widen the bytes in place at the end of w, then split them into nibbles forward. */
         uint64_t nbytes = t->n_elems;
         double *bytes = w + rows * cols - nbytes;
-        if ((st = wl_tensor_to_double(s->f, t, bytes, err)) != WL_OK)
+        if ((st = wl_tensor_to_double(t, bytes, err)) != WL_OK)
             goto out;
         for (uint64_t i = 0; i < rows * cols; i++) {
             unsigned b = (unsigned)bytes[i / 2];
             w[i] = (double)((i % 2 == 0) ? (b & 15u) : (b >> 4));
         }
-    } else if ((st = wl_tensor_to_double(s->f, t, w, err)) != WL_OK) {
+    } else if ((st = wl_tensor_to_double(t, w, err)) != WL_OK) {
         goto out;
     }
     for (uint64_t r = 0; r < rows; r++)
@@ -662,7 +662,7 @@ wl_status wl_dq_decode(const wl_tensor_set *s, const wl_dq_spec *q, const wl_ten
     case WL_DQ_NONE:
         break;
     }
-    return wl_tensor_to_double(s->f, t, w, err);
+    return wl_tensor_to_double(t, w, err);
 }
 
 /* ------------------------------------------------------------------ encoding names */

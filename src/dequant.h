@@ -14,7 +14,6 @@
 /* The parsed tensors of one model, looked up by the name the graph uses for them. Borrowed
  * arrays, valid as long as the caller keeps them. */
 typedef struct wl_tensor_set {
-    const wl_onnx_file *f;
     const wl_tensor_ref *refs; /* n refs (for Constant-node names) */
     const wl_tensor *hdrs;     /* n parsed headers, same order */
     size_t n;

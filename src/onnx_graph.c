@@ -68,14 +68,13 @@ static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl
     wl_status st;
     *has_graph = 0;
     int big = 0;
-    wl_pb_init(&r, f->data, af->data, af->len);
+    wl_pb_init(&r, f->map->data, af->data, af->len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.number == ATTR_G || fld.number == ATTR_GRAPHS)
             *has_graph = 1;
         if (fld.number == ATTR_T || fld.number == ATTR_G || fld.number == ATTR_TENSORS ||
-            fld.number == ATTR_GRAPHS || fld.number == ATTR_TP ||
-            fld.number == ATTR_TYPE_PROTOS || fld.number == ATTR_SPARSE_TENSOR ||
-            fld.number == ATTR_SPARSE_TENSORS)
+            fld.number == ATTR_GRAPHS || fld.number == ATTR_TP || fld.number == ATTR_TYPE_PROTOS ||
+            fld.number == ATTR_SPARSE_TENSOR || fld.number == ATTR_SPARSE_TENSORS)
             big = 1;
     }
     if (st != WL_OK || big)
@@ -86,8 +85,7 @@ static wl_status read_attribute(const wl_onnx_file *f, const wl_pb_field *af, wl
     if (a == NULL && pa.failed)
         return WL_FAIL(err, WL_E_NOMEM, "byte %zu: attribute: out of memory", af->offset);
     if (a == NULL)
-        return WL_FAIL(err, WL_E_FORMAT, "byte %zu: attribute: protobuf decode failed",
-                       af->offset);
+        return WL_FAIL(err, WL_E_FORMAT, "byte %zu: attribute: protobuf decode failed", af->offset);
     if (a->name != NULL) {
         if (strcmp(a->name, "transA") == 0)
             nd->trans_a = a->i;
@@ -140,11 +138,11 @@ static wl_status push_constant(const wl_onnx_file *f, const wl_pb_field *attr, c
     int has;
     wl_status st;
     const char *out = nd->n_outputs ? nd->outputs[0] : NULL;
-    wl_pb_init(&r, f->data, attr->data, attr->len);
+    wl_pb_init(&r, f->map->data, attr->data, attr->len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has)
         if (fld.number == ATTR_T && fld.wire == WL_WIRE_LEN) {
-            st = wl_tensor_refs_push(tensors, &fld, WL_ORIGIN_CONSTANT, path,
-                                     (const uint8_t *)out, out ? strlen(out) : 0, err);
+            st = wl_tensor_refs_push(tensors, &fld, WL_ORIGIN_CONSTANT, path, (const uint8_t *)out,
+                                     out ? strlen(out) : 0, err);
             if (st != WL_OK)
                 return st;
         }
@@ -173,7 +171,7 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
     wl_pb_field fld;
     int has;
     wl_status st;
-    wl_pb_init(&r, f->data, nf->data, nf->len);
+    wl_pb_init(&r, f->map->data, nf->data, nf->len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.wire != WL_WIRE_LEN)
             continue;
@@ -224,7 +222,7 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
         size_t used = strlen(sub);
         snprintf(sub + used, sizeof sub - used, "_%zu", index);
     }
-    wl_pb_init(&r, f->data, nf->data, nf->len);
+    wl_pb_init(&r, f->map->data, nf->data, nf->len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.number != NODE_ATTRIBUTE || fld.wire != WL_WIRE_LEN)
             continue;
@@ -244,7 +242,7 @@ static wl_status read_node(const wl_onnx_file *f, const wl_pb_field *nf, const c
         int ahas;
         const uint8_t *aname = NULL;
         size_t aname_len = 0;
-        wl_pb_init(&ar, f->data, fld.data, fld.len);
+        wl_pb_init(&ar, f->map->data, fld.data, fld.len);
         while ((st = wl_pb_next(&ar, &af, &ahas, err)) == WL_OK && ahas) {
             if (af.number == ATTR_NAME && af.wire == WL_WIRE_LEN) {
                 aname = af.data;
@@ -280,7 +278,7 @@ static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t l
     size_t index = 0, n_nodes = 0;
     /* Count first (no allocation): a node costs ~300 bytes in memory and as few as 2 in the
      * file, so the limit is checked before any node of this graph is read. */
-    wl_pb_init(&r, f->data, data, len);
+    wl_pb_init(&r, f->map->data, data, len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has)
         n_nodes += fld.number == GRAPH_NODE;
     if (st != WL_OK)
@@ -289,21 +287,19 @@ static wl_status walk_graph(const wl_onnx_file *f, const uint8_t *data, size_t l
         return WL_FAIL(err, WL_E_LIMIT, "graph '%.60s%s': %zu nodes%s, more than the limit of %zu",
                        *path ? path : "main", strlen(path) > 60 ? "..." : "", n_nodes,
                        l->n ? " after those of the graphs before" : "", WL_MAX_NODES);
-    wl_pb_init(&r, f->data, data, len);
+    wl_pb_init(&r, f->map->data, data, len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.number != GRAPH_NODE && fld.number != GRAPH_INITIALIZER)
             continue;
         if (fld.wire != WL_WIRE_LEN)
             return WL_FAIL(err, WL_E_FORMAT, "byte %zu: GraphProto.%s has wire type %d, expected 2",
-                           fld.offset, fld.number == GRAPH_NODE ? "node" : "initializer",
-                           fld.wire);
+                           fld.offset, fld.number == GRAPH_NODE ? "node" : "initializer", fld.wire);
         if (fld.number == GRAPH_NODE)
             st = read_node(f, &fld, path, depth, index++, l, tensors, err);
         else
-            st = wl_tensor_refs_push(tensors, &fld,
-                                     depth == 0 ? WL_ORIGIN_INITIALIZER
-                                                : WL_ORIGIN_SUBGRAPH_INITIALIZER,
-                                     path, NULL, 0, err);
+            st = wl_tensor_refs_push(
+                tensors, &fld, depth == 0 ? WL_ORIGIN_INITIALIZER : WL_ORIGIN_SUBGRAPH_INITIALIZER,
+                path, NULL, 0, err);
         if (st != WL_OK)
             return st;
     }
@@ -318,7 +314,7 @@ wl_status wl_graph_load(const wl_onnx_file *f, wl_graph *g, wl_err *err)
     wl_pb_field fld;
     int has;
     wl_status st;
-    wl_pb_init(&r, f->data, f->data, f->size);
+    wl_pb_init(&r, f->map->data, f->map->data, f->map->size);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.number == MODEL_GRAPH && fld.wire == WL_WIRE_LEN) {
             st = walk_graph(f, fld.data, fld.len, "", 0, &l, &g->tensors, err);
@@ -329,7 +325,7 @@ wl_status wl_graph_load(const wl_onnx_file *f, wl_graph *g, wl_err *err)
     g->nodes = l.v;
     g->n_nodes = l.n;
     if (st != WL_OK) {
-        wl_err_wrap(err, "%s", f->path);
+        wl_err_wrap(err, "%s", f->map->path);
         wl_graph_free(g);
     }
     return st;
@@ -363,8 +359,8 @@ typedef struct weight_input {
     int input;
     wl_weight_role role;
     int scale_input, zero_point_input; /* -1 when the op has none */
-    int quant_axis; /* the stored axis a per-channel scale runs along */
-    int g_idx_input; /* MatMulNBits: -1 otherwise */
+    int quant_axis;                    /* the stored axis a per-channel scale runs along */
+    int g_idx_input;                   /* MatMulNBits: -1 otherwise */
 } weight_input;
 
 #define MS "com.microsoft"
@@ -418,10 +414,9 @@ static const weight_input weight_inputs[] = {
 };
 
 /* Ops whose output carries the same weights (maybe transposed, reshaped or dequantized). */
-static const char *const pass_through[] = {"Cast",     "Concat",    "DequantizeLinear",
-                                           "Flatten",  "Identity",  "QuantizeLinear",
-                                           "Reshape",  "Slice",     "Split",
-                                           "Squeeze",  "Transpose", "Unsqueeze"};
+static const char *const pass_through[] = {
+    "Cast",  "Concat", "DequantizeLinear", "Flatten",   "Identity", "QuantizeLinear", "Reshape",
+    "Slice", "Split",  "Squeeze",          "Transpose", "Unsqueeze"};
 
 static const weight_input *find_weight_input(const wl_node *nd, int input)
 {
@@ -466,8 +461,8 @@ static const wl_node *reader_of(const wl_graph *g, const char *name)
  * along the gathered rows' last axis, i.e. the table's last axis. */
 static void follow_gather(const wl_graph *g, const wl_node *gather, wl_usage *u)
 {
-    static const char *const hops[] = {"Cast", "Identity", "Reshape", "Squeeze", "Unsqueeze",
-                                       "Flatten"};
+    static const char *const hops[] = {"Cast",    "Identity",  "Reshape",
+                                       "Squeeze", "Unsqueeze", "Flatten"};
     const wl_node *nd = gather;
     for (int hop = 0; hop < 4 && nd->n_outputs > 0; hop++) {
         const wl_node *r = reader_of(g, nd->outputs[0]);
@@ -509,8 +504,8 @@ void wl_graph_usage(const wl_graph *g, const char *name, wl_usage *u)
     const char *cur = name;
     const wl_node *first_other = NULL;
     int first_other_input = -1;
-    int64_t map[8]; /* axis i of the current tensor is axis map[i] of the stored one */
-    int n_map = 0;  /* 0: identity */
+    int64_t map[8];      /* axis i of the current tensor is axis map[i] of the stored one */
+    int n_map = 0;       /* 0: identity */
     int requantized = 0; /* a float tensor went through QuantizeLinear: the DequantizeLinear
                             after it undoes that, the stored values are already real */
     for (int hop = 0; hop < 8; hop++) {

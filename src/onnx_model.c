@@ -61,7 +61,7 @@ enum {
  * one saying the file is truncated, naming the initializer or node the cut falls in. */
 static void explain_truncation(const wl_onnx_file *f, size_t at, wl_err *err)
 {
-    const uint8_t *p = f->data + at, *end = f->data + f->size;
+    const uint8_t *p = f->map->data + at, *end = f->map->data + f->map->size;
     uint64_t tag, len;
     if (wl_pb_varint(&p, end, &tag) != 0 || tag != ((uint64_t)MODEL_GRAPH << 3 | WL_WIRE_LEN) ||
         wl_pb_varint(&p, end, &len) != 0 || len <= (uint64_t)(end - p))
@@ -73,7 +73,7 @@ static void explain_truncation(const wl_onnx_file *f, size_t at, wl_err *err)
     wl_err scratch;
     int has;
     wl_err_clear(&scratch);
-    wl_pb_init(&r, f->data, p, have);
+    wl_pb_init(&r, f->map->data, p, have);
     const uint8_t *last = r.p;
     while (wl_pb_next(&r, &fld, &has, &scratch) == WL_OK && has)
         last = r.p;
@@ -87,91 +87,48 @@ static void explain_truncation(const wl_onnx_file *f, size_t at, wl_err *err)
         const uint8_t *name = NULL;
         size_t name_len = 0;
         uint32_t name_field = etag >> 3 == GRAPH_INITIALIZER ? TENSOR_NAME : NODE_NAME;
-        wl_pb_init(&r, f->data, q, (size_t)(end - q));
+        wl_pb_init(&r, f->map->data, q, (size_t)(end - q));
         wl_err_clear(&scratch);
         while (wl_pb_next(&r, &fld, &has, &scratch) == WL_OK && has)
             if (fld.number == name_field && fld.wire == WL_WIRE_LEN)
                 name = fld.data, name_len = fld.len;
         snprintf(where, sizeof where, "; the cut falls inside %s%s%.*s%s at byte %zu",
                  etag >> 3 == GRAPH_INITIALIZER ? "initializer" : "node", name ? " '" : "",
-                 name ? (int)(name_len < 200 ? name_len : 200) : 0,
-                 name ? (const char *)name : "", name ? "'" : "", (size_t)(last - f->data));
+                 name ? (int)(name_len < 200 ? name_len : 200) : 0, name ? (const char *)name : "",
+                 name ? "'" : "", (size_t)(last - f->map->data));
     }
     wl_err_clear(err);
     WL_FAIL(err, WL_E_FORMAT,
             "truncated file: the graph (field 7) at byte %zu declares %llu bytes, but the file "
             "ends %zu bytes into it (file size %zu, expected at least %llu)%s; was the download "
             "or copy interrupted?",
-            at, (unsigned long long)len, have, f->size,
-            (unsigned long long)(len + (uint64_t)(p - f->data)), where);
+            at, (unsigned long long)len, have, f->map->size,
+            (unsigned long long)(len + (uint64_t)(p - f->map->data)), where);
 }
-
-static const char lfs_magic[] = "version https://git-lfs.github.com/spec/v1";
 
 wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err)
 {
     *out = NULL;
     wl_onnx_file *f = calloc(1, sizeof *f);
-    int fd = -1;
     wl_status st = WL_OK;
     if (f == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
-    f->path = strdup(path);
-    const char *slash = strrchr(path, '/');
-    f->dir = slash ? wl_pb_strdup((const uint8_t *)path, (size_t)(slash - path) + (slash == path))
-                   : strdup(".");
     f->producer = strdup("");
-    if (f->path == NULL || f->dir == NULL || f->producer == NULL) {
+    if (f->producer == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        st = WL_FAIL(err, WL_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if ((st = wl_mapfile_open(path, "an ONNX model", &f->map, err)) != WL_OK)
         goto out;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        st = WL_FAIL(err, WL_E_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        st = WL_FAIL(err, WL_E_IO, "%s: is a directory, not an ONNX model file", path);
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = WL_FAIL(err, WL_E_IO, "%s: not a regular file", path);
-        goto out;
-    }
-    if (sb.st_size == 0) {
-        st = WL_FAIL(err, WL_E_FORMAT, "%s: empty file (0 bytes), not an ONNX model", path);
-        goto out;
-    }
-    f->size = (size_t)sb.st_size;
-    void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED) {
-        st = WL_FAIL(err, WL_E_IO, "%s: cannot map %zu bytes: %s", path, f->size,
-                     strerror(errno));
-        goto out;
-    }
-    f->data = m;
-    if (f->size >= sizeof lfs_magic - 1 && memcmp(f->data, lfs_magic, sizeof lfs_magic - 1) == 0) {
-        st = WL_FAIL(err, WL_E_FORMAT,
-                     "%s: this is a Git LFS pointer file, not the model itself; fetch the real "
-                     "file with 'git lfs pull' (on GitHub Actions: actions/checkout with "
-                     "'lfs: true')",
-                     path);
-        goto out;
-    }
     /* Model-level fields; the graph is walked later (wl_onnx_list_initializers, wl_graph_load). */
     wl_pb_reader r;
     wl_pb_field fld;
     int has, has_graph = 0;
     const uint8_t *pname = NULL, *pver = NULL;
     size_t pname_len = 0, pver_len = 0;
-    wl_pb_init(&r, f->data, f->data, f->size);
+    wl_pb_init(&r, f->map->data, f->map->data, f->map->size);
     for (;;) {
-        size_t at = (size_t)(r.p - f->data);
+        size_t at = (size_t)(r.p - f->map->data);
         st = wl_pb_next(&r, &fld, &has, err);
         if (st != WL_OK) {
             explain_truncation(f, at, err);
@@ -198,8 +155,9 @@ wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err)
         }
     }
     if (!has_graph) {
-        st = WL_FAIL(err, WL_E_FORMAT, "%s: no graph in the file (ModelProto field 7 missing): "
-                                       "not an ONNX model",
+        st = WL_FAIL(err, WL_E_FORMAT,
+                     "%s: no graph in the file (ModelProto field 7 missing): "
+                     "not an ONNX model",
                      path);
         goto out;
     }
@@ -216,8 +174,6 @@ wl_status wl_onnx_open(const char *path, wl_onnx_file **out, wl_err *err)
         f->producer = p;
     }
 out:
-    if (fd >= 0)
-        close(fd);
     if (st != WL_OK) {
         wl_onnx_close(f);
         return st;
@@ -230,10 +186,7 @@ void wl_onnx_close(wl_onnx_file *f)
 {
     if (f == NULL)
         return;
-    if (f->data != NULL)
-        munmap((void *)(uintptr_t)f->data, f->size);
-    free(f->path);
-    free(f->dir);
+    wl_mapfile_close(f->map);
     free(f->producer);
     free(f);
 }
@@ -275,11 +228,11 @@ wl_status wl_onnx_list_initializers(const wl_onnx_file *f, wl_tensor_refs *out, 
     wl_pb_field fld, gf;
     int has;
     wl_status st;
-    wl_pb_init(&r, f->data, f->data, f->size);
+    wl_pb_init(&r, f->map->data, f->map->data, f->map->size);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         if (fld.number != MODEL_GRAPH)
             continue;
-        wl_pb_init(&gr, f->data, fld.data, fld.len);
+        wl_pb_init(&gr, f->map->data, fld.data, fld.len);
         while ((st = wl_pb_next(&gr, &gf, &has, err)) == WL_OK && has) {
             if (gf.number != GRAPH_INITIALIZER)
                 continue;
@@ -296,7 +249,7 @@ wl_status wl_onnx_list_initializers(const wl_onnx_file *f, wl_tensor_refs *out, 
             break;
     }
     if (st != WL_OK) {
-        wl_err_wrap(err, "%s", f->path);
+        wl_err_wrap(err, "%s", f->map->path);
         wl_tensor_refs_clear(out);
     }
     return st;
@@ -337,15 +290,15 @@ static wl_status count_values(const wl_pb_field *fld, int elem_wire, uint64_t *c
     while (p < end) {
         uint64_t v;
         if (wl_pb_varint(&p, end, &v) != 0)
-            return WL_FAIL(err, WL_E_FORMAT, "byte %zu: packed field %u: bad varint",
-                           fld->offset, fld->number);
+            return WL_FAIL(err, WL_E_FORMAT, "byte %zu: packed field %u: bad varint", fld->offset,
+                           fld->number);
         (*count)++;
     }
     return WL_OK;
 }
 
 static wl_status parse_external_entry(const uint8_t *base, const wl_pb_field *fld, wl_tensor *t,
-                                     wl_err *err)
+                                      wl_err *err)
 {
     wl_pb_reader r;
     wl_pb_field e;
@@ -441,11 +394,12 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
     t->msg = ref->msg;
     t->msg_len = ref->len;
     t->file_offset = ref->offset;
+    t->map = f->map;
     wl_pb_reader r;
     wl_pb_field fld;
     int has;
     wl_status st;
-    wl_pb_init(&r, f->data, ref->msg, ref->len);
+    wl_pb_init(&r, f->map->data, ref->msg, ref->len);
     while ((st = wl_pb_next(&r, &fld, &has, err)) == WL_OK && has) {
         switch (fld.number) {
         case TENSOR_DIMS:
@@ -473,8 +427,8 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
             break;
         case TENSOR_DATA_TYPE:
             if (fld.wire != WL_WIRE_VARINT)
-                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: data_type has wire type %d",
-                             fld.offset, fld.wire);
+                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: data_type has wire type %d", fld.offset,
+                             fld.wire);
             t->data_type = (int64_t)(int32_t)fld.varint;
             break;
         case TENSOR_NAME:
@@ -490,8 +444,8 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
             break;
         case TENSOR_RAW_DATA:
             if (fld.wire != WL_WIRE_LEN) {
-                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: raw_data has wire type %d",
-                             fld.offset, fld.wire);
+                st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: raw_data has wire type %d", fld.offset,
+                             fld.wire);
                 break;
             }
             t->raw = fld.data;
@@ -517,14 +471,15 @@ wl_status wl_tensor_parse(const wl_onnx_file *f, const wl_tensor_ref *ref, uint6
                 st = WL_FAIL(err, WL_E_FORMAT, "byte %zu: external_data has wire type %d",
                              fld.offset, fld.wire);
             else
-                st = parse_external_entry(f->data, &fld, t, err);
+                st = parse_external_entry(f->map->data, &fld, t, err);
             break;
         case TENSOR_DATA_LOCATION:
             t->is_external = fld.varint == 1;
             break;
         case TENSOR_SEGMENT:
-            st = WL_FAIL(err, WL_E_FORMAT, "segmented tensors (TensorProto.segment) are not "
-                                           "supported");
+            st = WL_FAIL(err, WL_E_FORMAT,
+                         "segmented tensors (TensorProto.segment) are not "
+                         "supported");
             break;
         default:
             break;
@@ -682,11 +637,13 @@ static wl_status contain_path(const char *dir, const char *location, char **out,
 
 /* Maps the bytes of an external-data tensor after checking its path and bounds. Messages do not
  * name the tensor: the caller adds it. */
-static wl_status map_external(const wl_onnx_file *f, const wl_tensor *t, uint64_t want,
-                              wl_payload *p, wl_err *err)
+static wl_status map_external(const wl_tensor *t, uint64_t want, wl_payload *p, wl_err *err)
 {
     char *real = NULL;
-    wl_status st = contain_path(f->dir, t->ext_location, &real, err);
+    if (t->map == NULL)
+        return WL_FAIL(err, WL_E_INTERNAL, "external data '%s' of a tensor in no file",
+                       t->ext_location);
+    wl_status st = contain_path(t->map->dir, t->ext_location, &real, err);
     if (st != WL_OK)
         return st;
     int fd = open(real, O_RDONLY | O_CLOEXEC);
@@ -697,8 +654,7 @@ static wl_status map_external(const wl_onnx_file *f, const wl_tensor *t, uint64_
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = WL_FAIL(err, WL_E_IO, "external data '%s' is not a regular file",
-                     t->ext_location);
+        st = WL_FAIL(err, WL_E_IO, "external data '%s' is not a regular file", t->ext_location);
         goto out;
     }
     uint64_t size = (uint64_t)sb.st_size;
@@ -734,17 +690,16 @@ out:
     return st;
 }
 
-wl_status wl_tensor_map_payload(const wl_onnx_file *f, const wl_tensor *t, wl_payload *p,
-                                wl_err *err)
+wl_status wl_tensor_map_payload(const wl_tensor *t, wl_payload *p, wl_err *err)
 {
     memset(p, 0, sizeof *p);
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
     if (dt == NULL || dt->elem_bits == 0)
-        return WL_FAIL(err, WL_E_INTERNAL, "tensor '%s': data type %s has no byte layout",
-                       t->name, wl_dtype_name(t->data_type));
+        return WL_FAIL(err, WL_E_INTERNAL, "tensor '%s': data type %s has no byte layout", t->name,
+                       wl_dtype_name(t->data_type));
     if (t->is_external) {
         /* Named here: wl_tensor_to_double's callers add the tensor name, this one's may not. */
-        wl_status st = map_external(f, t, wl_dtype_bytes(dt, t->n_elems), p, err);
+        wl_status st = map_external(t, wl_dtype_bytes(dt, t->n_elems), p, err);
         if (st != WL_OK)
             wl_err_wrap(err, "tensor '%s'", t->name);
         return st;
@@ -764,25 +719,6 @@ void wl_payload_unmap(wl_payload *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Drops the page-table entries of [lo, hi) of a read-only private file mapping [base,
- * base + len), rounded outward to pages and clipped to the mapping. Rounding outward may drop
- * a page a neighbouring tensor still reads: that costs it a minor fault, never a wrong byte,
- * since the mapping is never written. */
-static void drop_pages(const void *base, size_t len, const void *lo_p, const void *hi_p)
-{
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t b = (uintptr_t)base, e = b + len;
-    uintptr_t lo = (uintptr_t)lo_p, hi = (uintptr_t)hi_p;
-    if (base == NULL || lo < b || lo > e)
-        return; /* not in a mapping of ours (a tensor built in memory, as the unit tests do) */
-    lo = b + ((lo - b) / page) * page;
-    hi = b + ((hi - b + page - 1) / page) * page;
-    if (hi > e)
-        hi = e;
-    if (hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
-
 /* Widens n elements of src (inside the mapping [base, base + len)) chunk by chunk, releasing
  * each chunk's pages once it is consumed. */
 static void widen_released(const wl_dtype_info *dt, const uint8_t *src, size_t n, double *dst,
@@ -794,15 +730,15 @@ static void widen_released(const wl_dtype_info *dt, const uint8_t *src, size_t n
         size_t k = n - i < per ? n - i : per;
         const uint8_t *p = src + (size_t)wl_dtype_bytes(dt, i);
         dt->raw_to_double(p, k, dst + i);
-        drop_pages(base, len, p, src + (size_t)wl_dtype_bytes(dt, i + k));
+        wl_map_release_range(base, len, p, src + (size_t)wl_dtype_bytes(dt, i + k));
     }
 }
 
-static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
-                               const wl_dtype_info *dt, double *dst, wl_err *err)
+static wl_status read_external(const wl_tensor *t, const wl_dtype_info *dt, double *dst,
+                               wl_err *err)
 {
     wl_payload p;
-    wl_status st = map_external(f, t, wl_dtype_bytes(dt, t->n_elems), &p, err);
+    wl_status st = map_external(t, wl_dtype_bytes(dt, t->n_elems), &p, err);
     if (st != WL_OK)
         return st;
     if (p.len > 0)
@@ -813,8 +749,7 @@ static wl_status read_external(const wl_onnx_file *f, const wl_tensor *t,
 
 /* Typed fields through protobuf-c: these tensors are small in practice (exporters use raw_data
  * for weights), and the unpacked copy lives only for this call. */
-static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double *dst,
-                            wl_err *err)
+static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double *dst, wl_err *err)
 {
     wl_pb_alloc pa;
     wl_pb_alloc_init(&pa);
@@ -884,22 +819,22 @@ static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double 
         break;
     }
     if (st == WL_OK && have != n)
-        st = WL_FAIL(err, WL_E_FORMAT, "typed field holds %zu values, expected %zu", have,
-                     n);
+        st = WL_FAIL(err, WL_E_FORMAT, "typed field holds %zu values, expected %zu", have, n);
     onnx__tensor_proto__free_unpacked(tp, &pa.base);
     return st;
 }
 
-wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double *dst, wl_err *err)
+wl_status wl_tensor_to_double(const wl_tensor *t, double *dst, wl_err *err)
 {
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
     if (dt == NULL || dt->elem_bits == 0)
         return WL_FAIL(err, WL_E_INTERNAL, "data type %s is not numeric",
                        wl_dtype_name(t->data_type));
     if (t->is_external)
-        return read_external(f, t, dt, dst, err);
+        return read_external(t, dt, dst, err);
     if (t->has_raw) {
-        widen_released(dt, t->raw, (size_t)t->n_elems, dst, f ? f->data : NULL, f ? f->size : 0);
+        widen_released(dt, t->raw, (size_t)t->n_elems, dst, t->map ? t->map->data : NULL,
+                       t->map ? t->map->size : 0);
         return WL_OK;
     }
     return read_typed(t, dt, dst, err);
@@ -907,12 +842,12 @@ wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double 
 
 void wl_onnx_release_pages(const wl_onnx_file *f)
 {
-    drop_pages(f->data, f->size, f->data, f->data + f->size);
+    wl_map_release_range(f->map->data, f->map->size, f->map->data, f->map->data + f->map->size);
 }
 
-void wl_tensor_release_pages(const wl_onnx_file *f, const wl_tensor *t)
+void wl_tensor_release_pages(const wl_tensor *t)
 {
-    if (f == NULL || !t->has_raw || t->raw_len == 0)
+    if (!t->has_raw || t->raw_len == 0)
         return;
-    drop_pages(f->data, f->size, t->raw, t->raw + t->raw_len);
+    wl_mapfile_release(t->map, t->raw, t->raw + t->raw_len);
 }

@@ -9,16 +9,14 @@
 
 #include "weightlint.h"
 
+#include "mapfile.h"
 #include "pbwire.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct wl_onnx_file {
-    char *path;          /* as given (owned) */
-    char *dir;           /* directory of the model, for external data (owned) */
-    const uint8_t *data; /* mapping of the whole file */
-    size_t size;
+    wl_mapfile *map; /* the file: path, directory (for external data), bytes (owned) */
     int64_t ir_version;
     char *producer; /* "name version" (owned) */
 } wl_onnx_file;
@@ -69,11 +67,11 @@ typedef struct wl_tensor {
     int64_t dims[WL_MAX_RANK];
     int rank;
     int64_t data_type;
-    uint64_t n_elems;  /* product of dims (checked) */
+    uint64_t n_elems;   /* product of dims (checked) */
     const uint8_t *raw; /* raw_data inside the mapping, or NULL */
     size_t raw_len;
     int has_raw;
-    uint64_t n_typed;  /* number of values in the typed *_data fields */
+    uint64_t n_typed; /* number of values in the typed *_data fields */
     int is_external;
     char *ext_location; /* owned */
     uint64_t ext_offset;
@@ -82,6 +80,8 @@ typedef struct wl_tensor {
     const uint8_t *msg; /* the TensorProto message (for protobuf-c on typed fields) */
     size_t msg_len;
     size_t file_offset;
+    const wl_mapfile *map; /* the file raw points into, and external paths are relative to
+                              (borrowed; NULL for a tensor built in memory) */
 } wl_tensor;
 
 /* Decodes the header of the TensorProto at ref and checks it: dims (0 <= d <= WL_MAX_DIM, rank
@@ -95,25 +95,23 @@ void wl_tensor_clear(wl_tensor *t);
 /* Widens the tensor's n_elems values to double into dst (n_elems values), reading raw_data in
  * place, typed fields through protobuf-c, or external data (path contained in the model's
  * directory). */
-WL_NODISCARD wl_status wl_tensor_to_double(const wl_onnx_file *f, const wl_tensor *t, double *dst,
-                                           wl_err *err);
+WL_NODISCARD wl_status wl_tensor_to_double(const wl_tensor *t, double *dst, wl_err *err);
 
-/* Maps the stored bytes of a raw_data or external-data tensor read-only; p->data and p->len describe
- * them; release with wl_payload_unmap. Typed-field tensors give WL_E_INTERNAL. */
+/* Maps the stored bytes of a raw_data or external-data tensor read-only; p->data and p->len
+ * describe them; release with wl_payload_unmap. Typed-field tensors give WL_E_INTERNAL. */
 typedef struct wl_payload {
     const uint8_t *data;
     size_t len;
-    void *map;       /* external mapping to release, or NULL */
+    void *map; /* external mapping to release, or NULL */
     size_t map_len;
 } wl_payload;
-WL_NODISCARD wl_status wl_tensor_map_payload(const wl_onnx_file *f, const wl_tensor *t,
-                                             wl_payload *p, wl_err *err);
+WL_NODISCARD wl_status wl_tensor_map_payload(const wl_tensor *t, wl_payload *p, wl_err *err);
 void wl_payload_unmap(wl_payload *p);
 
 /* Tells the kernel the pages of this tensor's payload in the mapping are no longer needed, so
  * that resident memory stays bounded by one tensor. The range is rounded outward to pages: a
  * neighbour's page dropped too costs it a minor fault, never a wrong byte. */
-void wl_tensor_release_pages(const wl_onnx_file *f, const wl_tensor *t);
+void wl_tensor_release_pages(const wl_tensor *t);
 
 /* The same for the whole mapping of the model file (after the header pass, whose reads leave
  * the page-cache folio around every tensor header mapped). */
@@ -123,7 +121,7 @@ void wl_onnx_release_pages(const wl_onnx_file *f);
  * releases each chunk's pages once consumed, so the mapped file adds at most this much (plus a
  * page-cache folio at either end, WL_WIDEN_WINDOW_BYTES in all) to resident memory while a
  * tensor is widened, whatever its size (issue #13). */
-#define WL_WIDEN_CHUNK_BYTES ((size_t)4 << 20)
+#define WL_WIDEN_CHUNK_BYTES  ((size_t)4 << 20)
 #define WL_WIDEN_WINDOW_BYTES ((uint64_t)8 << 20)
 
 #endif

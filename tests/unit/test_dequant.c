@@ -52,7 +52,7 @@ typedef struct fixture {
 static void fixture_init(fixture *fx, size_t n)
 {
     memset(fx->refs, 0, sizeof fx->refs);
-    fx->set = (wl_tensor_set){.f = NULL, .refs = fx->refs, .hdrs = fx->hdrs, .n = n};
+    fx->set = (wl_tensor_set){.refs = fx->refs, .hdrs = fx->hdrs, .n = n};
 }
 
 /* K = 16, N = 2, block 16, 4 bits: row 0 holds codes 0..15, row 1 codes 15..0; scales 0.5 and

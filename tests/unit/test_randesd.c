@@ -42,7 +42,7 @@ static double *load_dense(const char *model, const char *name, size_t *rows, siz
             *rows = (size_t)t.dims[0];
             *cols = (size_t)t.dims[1];
             w = malloc((size_t)t.n_elems * sizeof *w);
-            if (w != NULL && wl_tensor_to_double(f, &t, w, &err) != WL_OK) {
+            if (w != NULL && wl_tensor_to_double(&t, w, &err) != WL_OK) {
                 print_error("%s\n", err.msg);
                 free(w);
                 w = NULL;

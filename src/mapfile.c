@@ -1,0 +1,122 @@
+/*
+ * mapfile.c — opening and mapping model files (see mapfile.h).
+ */
+#include "mapfile.h"
+
+#include "wl_err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char lfs_magic[] = "version https://git-lfs.github.com/spec/v1";
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return strdup(".");
+    size_t n = (size_t)(slash - path) + (slash == path); /* "/m.onnx" -> "/" */
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+wl_status wl_mapfile_open(const char *path, const char *what, wl_mapfile **out, wl_err *err)
+{
+    *out = NULL;
+    wl_mapfile *m = calloc(1, sizeof *m);
+    int fd = -1;
+    wl_status st = WL_OK;
+    if (m == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+    m->path = strdup(path);
+    m->dir = dir_of(path);
+    if (m->path == NULL || m->dir == NULL) {
+        st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        st = WL_FAIL(err, WL_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        goto out;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        st = WL_FAIL(err, WL_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+        goto out;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        st = WL_FAIL(err, WL_E_IO, "%s: is a directory, not %s file", path, what);
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        st = WL_FAIL(err, WL_E_IO, "%s: not a regular file", path);
+        goto out;
+    }
+    if (sb.st_size == 0) {
+        st = WL_FAIL(err, WL_E_FORMAT, "%s: empty file (0 bytes), not %s", path, what);
+        goto out;
+    }
+    m->size = (size_t)sb.st_size;
+    void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+        st = WL_FAIL(err, WL_E_IO, "%s: cannot map %zu bytes: %s", path, m->size, strerror(errno));
+        goto out;
+    }
+    m->data = p;
+    if (m->size >= sizeof lfs_magic - 1 && memcmp(m->data, lfs_magic, sizeof lfs_magic - 1) == 0)
+        st = WL_FAIL(err, WL_E_FORMAT,
+                     "%s: this is a Git LFS pointer file, not the model itself; fetch the real "
+                     "file with 'git lfs pull' (on GitHub Actions: actions/checkout with "
+                     "'lfs: true')",
+                     path);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (st != WL_OK) {
+        wl_mapfile_close(m);
+        return st;
+    }
+    *out = m;
+    return WL_OK;
+}
+
+void wl_mapfile_close(wl_mapfile *m)
+{
+    if (m == NULL)
+        return;
+    if (m->data != NULL)
+        munmap((void *)(uintptr_t)m->data, m->size);
+    free(m->path);
+    free(m->dir);
+    free(m);
+}
+
+void wl_map_release_range(const void *base, size_t len, const void *lo_p, const void *hi_p)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t b = (uintptr_t)base, e = b + len;
+    uintptr_t lo = (uintptr_t)lo_p, hi = (uintptr_t)hi_p;
+    if (base == NULL || lo < b || lo > e)
+        return;
+    lo = b + ((lo - b) / page) * page;
+    hi = b + ((hi - b + page - 1) / page) * page;
+    if (hi > e)
+        hi = e;
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void wl_mapfile_release(const wl_mapfile *m, const void *lo, const void *hi)
+{
+    if (m != NULL)
+        wl_map_release_range(m->data, m->size, lo, hi);
+}
