@@ -17,9 +17,11 @@
 #include "onnx_model.h"
 #include "phase.h"
 #include "randesd.h"
+#include "safetensors.h"
 #include "wl_err.h"
 #include "membudget.h"
 
+#include <ctype.h>
 #include <float.h>
 #include <fnmatch.h>
 #include <malloc.h>
@@ -383,12 +385,11 @@ static wl_status add_skipped(growable *g, const wl_tensor *t, const char *name, 
 
 /* Stable unique id: the graph path, the tensor name and a suffix ("/dir0/gate1" for RNN
  * blocks); "#<index>" is appended on a clash. */
-static char *make_id(const wl_tensor_ref *ref, const char *name, const char *suffix,
+static char *make_id(const char *graph_path, const char *name, const char *suffix,
                      int64_t layer_id, const growable *layers)
 {
     char buf[2048];
-    snprintf(buf, sizeof buf, "%s%s%s%s", ref->graph_path, *ref->graph_path ? "/" : "", name,
-             suffix);
+    snprintf(buf, sizeof buf, "%s%s%s%s", graph_path, *graph_path ? "/" : "", name, suffix);
     const wl_layer *l = layers->v;
     for (size_t i = 0; i + 1 < layers->n; i++)
         if (l[i].id && strcmp(l[i].id, buf) == 0) {
@@ -420,7 +421,8 @@ typedef struct job {
 
 /* State shared by the classification of every tensor of one model. */
 typedef struct model_ctx {
-    const wl_onnx_file *f;
+    const wl_onnx_file *f;   /* the ONNX source, or NULL */
+    wl_st_checkpoint *ckpt;  /* the safetensors source (no graph), or NULL */
     const wl_options *opts;
     wl_tensor_ref *refs;  /* the tensors considered (borrowed from inits or graph) */
     wl_tensor_refs inits; /* --compat ww: the top-level initializers */
@@ -436,7 +438,8 @@ typedef struct model_ctx {
 static const char *tensor_name(const model_ctx *m, size_t i)
 {
     const wl_tensor *t = &m->hdrs[i];
-    return (t->name[0] == '\0' && m->refs[i].name_hint) ? m->refs[i].name_hint : t->name;
+    return (t->name[0] == '\0' && m->refs && m->refs[i].name_hint) ? m->refs[i].name_hint
+                                                                     : t->name;
 }
 
 /* The name the graph uses for a tensor: a Constant node's output, else the tensor's name. */
@@ -488,7 +491,7 @@ static wl_status add_layer(model_ctx *m, size_t i, const int64_t *dims, int rank
     l->Q = (double)l->N / (double)l->M;
     l->layer_id = (int64_t)i;
     l->name = strdup(name);
-    l->id = make_id(&m->refs[i], name, suffix, (int64_t)i, &m->layers);
+    l->id = make_id(m->refs ? m->refs[i].graph_path : "", name, suffix, (int64_t)i, &m->layers);
     copy_shape(l->shape, &l->rank, t);
     if (dq != NULL && (dq->kind == WL_DQ_NBITS || dq->kind == WL_DQ_BNB4)) {
         /* The logical K x N matrix the op multiplies, not the packed storage. */
@@ -852,6 +855,51 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
                        t->rank, op, u.input_index, u.node->name);
 }
 
+/* A checkpoint without a graph (safetensors): what a tensor is follows from its rank and type,
+ * by the rules of docs/safetensors.md. Rank 2 is a dense matrix (Linear [out, in], and the
+ * embedding tables, embed/wte/tok/lm_head, which ONNX's Gather reads as dense matrices too);
+ * rank 3-5 a conv kernel in PyTorch's layout [out, in, k...], the same as ONNX's; rank 0-1
+ * (biases, norm scales) and integer or boolean tensors (position ids, masks, counters) are not
+ * weights. A tensor byte-identical to an earlier layer (tied embeddings) is analyzed once. */
+static wl_status classify_graphless(model_ctx *m, size_t i, wl_err *err)
+{
+    const wl_tensor *t = &m->hdrs[i];
+    const char *name = t->name;
+    /* safetensors' float types: F64, F32, F16, BF16, F8_E4M3, F8_E5M2 */
+    int64_t ty = t->data_type;
+    int is_float = ty == 11 || ty == 1 || ty == 10 || ty == 16 || ty == 17 || ty == 19;
+    if (t->rank < 2)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "not_weight", err,
+                           "rank-%d tensor (a bias, norm scale or buffer; no matrix)", t->rank);
+    if (!is_float)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "not_weight", err,
+                           "%s tensor without a graph: an index, mask or counter buffer (integer "
+                           "weights need the scales a graph links them to)",
+                           wl_st_dtype_name(t->data_type));
+    if (t->rank > 5)
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "rank", err,
+                           "rank %d: no matrix extraction defined (dense is 2-D, conv kernels "
+                           "3-D to 5-D)",
+                           t->rank);
+    wl_status ast;
+    long alias = find_alias(m, i, err, &ast);
+    if (ast != WL_OK)
+        return ast;
+    if (alias >= 0) {
+        const wl_layer *l = &((const wl_layer *)m->layers.v)[((const job *)m->jobs.v)[alias].slot];
+        return add_skipped(&m->skipped, t, name, (int64_t)i, "alias", err,
+                           "byte-identical to '%s' (analyzed once, under that id)", l->id);
+    }
+    if (t->rank == 2)
+        return add_layer(m, i, t->dims, 2, 0, "", "dense", NULL, NULL, err);
+    if (t->rank == 4)
+        return add_layer(m, i, t->dims, 4, 0, "", "conv2d", NULL, NULL, err);
+    int64_t d[4] = {t->dims[0], t->dims[1], t->dims[2], 1};
+    if (t->rank == 5)
+        d[2] = t->dims[2] * t->dims[3] * t->dims[4];
+    return add_layer(m, i, d, 4, 0, "", t->rank == 3 ? "conv1d" : "conv3d", NULL, NULL, err);
+}
+
 static wl_status classify_tensor(model_ctx *m, size_t i, wl_err *err)
 {
     const wl_tensor *t = &m->hdrs[i];
@@ -866,7 +914,7 @@ static wl_status classify_tensor(model_ctx *m, size_t i, wl_err *err)
                            "data type %s is not supported (no numeric widening defined)", dt->name);
     if (opts->compat == WL_COMPAT_WW)
         return classify_ww(m, i, err);
-    return classify_op_aware(m, i, err);
+    return m->ckpt != NULL ? classify_graphless(m, i, err) : classify_op_aware(m, i, err);
 }
 
 /* A worker's widening buffer, kept across its jobs: glibc gives a freed large buffer back to
@@ -1225,13 +1273,17 @@ static void keep_shard_layers(model_ctx *m, const wl_analysis *a)
     m->layers.n = kept;
 }
 
-/* SHA-256 of the mapped model file, in hex: what `merge` checks its parts against. */
-static void model_hash(const wl_onnx_file *f, char hex[65])
+/* SHA-256 of the model's files (a sharded checkpoint's shards in order), in hex: what `merge`
+ * checks its parts against. */
+static void model_hash(const model_ctx *m, char hex[65])
 {
     wl_sha256 h;
     uint8_t d[32];
     wl_sha256_init(&h);
-    wl_sha256_update(&h, f->map->data, f->map->size);
+    if (m->f != NULL)
+        wl_sha256_update(&h, m->f->map->data, m->f->map->size);
+    for (size_t i = 0; m->ckpt != NULL && i < m->ckpt->n_files; i++)
+        wl_sha256_update(&h, m->ckpt->files[i]->data, m->ckpt->files[i]->size);
     wl_sha256_final(&h, d);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
@@ -1332,6 +1384,62 @@ static wl_status sort_graph_order(growable *layers, wl_err *err)
     return WL_OK;
 }
 
+/* Compares names as a person orders layers: runs of digits by value ("layers.2" before
+ * "layers.10"), everything else bytewise. */
+static int cmp_natural(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            while (*a == '0' && isdigit((unsigned char)a[1]))
+                a++;
+            while (*b == '0' && isdigit((unsigned char)b[1]))
+                b++;
+            size_t la = 0, lb = 0;
+            while (isdigit((unsigned char)a[la]))
+                la++;
+            while (isdigit((unsigned char)b[lb]))
+                lb++;
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            int c = memcmp(a, b, la);
+            if (c != 0)
+                return c;
+            a += la;
+            b += lb;
+            continue;
+        }
+        if (*a != *b)
+            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        a++;
+        b++;
+    }
+    return (*a != '\0') - (*b != '\0');
+}
+
+static int cmp_layer_names(const void *x, const void *y)
+{
+    const wl_layer *a = *(const wl_layer *const *)x, *b = *(const wl_layer *const *)y;
+    int c = cmp_natural(a->name, b->name);
+    return c != 0 ? c : strcmp(a->id, b->id);
+}
+
+/* Without a graph a layer's depth is its rank in natural name order: the checkpoint's own
+ * order is by dtype and name (the safetensors writer's), which puts layers.10 before layers.2. */
+static wl_status name_order_depths(model_ctx *m, wl_err *err)
+{
+    size_t n = m->layers.n;
+    wl_layer **v = malloc((n ? n : 1) * sizeof *v);
+    if (v == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        v[i] = &((wl_layer *)m->layers.v)[i];
+    qsort(v, n, sizeof *v, cmp_layer_names);
+    for (size_t i = 0; i < n; i++)
+        v[i]->depth = (int64_t)i;
+    free(v);
+    return WL_OK;
+}
+
 wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analysis **out,
                           wl_err *err)
 {
@@ -1350,41 +1458,60 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     wl_status st;
     if (a == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
-    st = wl_onnx_open(path, &f, err);
-    if (st != WL_OK)
-        goto out;
-    m.f = f;
-    int op_aware = opts_in->compat != WL_COMPAT_WW;
-    /* --compat ww: the top-level initializers; otherwise every tensor of every graph. */
-    st = op_aware ? wl_graph_load(f, &m.graph, err) : wl_onnx_list_initializers(f, &m.inits, err);
-    if (st != WL_OK)
-        goto out;
-    if (op_aware) {
-        m.topo = malloc((m.graph.n_nodes ? m.graph.n_nodes : 1) * sizeof *m.topo);
-        st = m.topo ? wl_graph_topo_ranks(&m.graph, m.topo, err)
-                    : WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+    int from_ckpt = wl_st_is_checkpoint_path(path);
+    int op_aware = opts_in->compat != WL_COMPAT_WW && !from_ckpt;
+    if (from_ckpt) {
+        /* safetensors: the checkpoint's headers are the tensor list; no graph, no refs. */
+        st = wl_st_open(path, opts_in->max_tensor_bytes, &m.ckpt, err);
         if (st != WL_OK)
             goto out;
+        m.hdrs = m.ckpt->tensors;
+        m.n = m.ckpt->n;
+        m.set = (wl_tensor_set){.refs = NULL, .hdrs = m.hdrs, .n = m.n};
+    } else {
+        st = wl_onnx_open(path, &f, err);
+        if (st != WL_OK)
+            goto out;
+        m.f = f;
+        /* --compat ww: the top-level initializers; otherwise every tensor of every graph. */
+        st = op_aware ? wl_graph_load(f, &m.graph, err)
+                      : wl_onnx_list_initializers(f, &m.inits, err);
+        if (st != WL_OK)
+            goto out;
+        if (op_aware) {
+            m.topo = malloc((m.graph.n_nodes ? m.graph.n_nodes : 1) * sizeof *m.topo);
+            st = m.topo ? wl_graph_topo_ranks(&m.graph, m.topo, err)
+                        : WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+            if (st != WL_OK)
+                goto out;
+        }
+        m.refs = op_aware ? m.graph.tensors.v : m.inits.v;
+        m.n = op_aware ? m.graph.tensors.n : m.inits.n;
+        m.hdrs = calloc(m.n ? m.n : 1, sizeof *m.hdrs);
+        if (m.hdrs == NULL) {
+            st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+        m.set = (wl_tensor_set){.refs = m.refs, .hdrs = m.hdrs, .n = m.n};
+        /* Pass 1: every header, then what each tensor is. No payload is read except to
+         * compare same-shaped tensors for aliases. */
+        for (size_t i = 0; i < m.n && st == WL_OK; i++)
+            st = wl_tensor_parse(f, &m.refs[i], opts_in->max_tensor_bytes, &m.hdrs[i], err);
     }
-    m.refs = op_aware ? m.graph.tensors.v : m.inits.v;
-    m.n = op_aware ? m.graph.tensors.n : m.inits.n;
-    m.hdrs = calloc(m.n ? m.n : 1, sizeof *m.hdrs);
-    if (m.hdrs == NULL) {
-        st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    m.set = (wl_tensor_set){.refs = m.refs, .hdrs = m.hdrs, .n = m.n};
-    /* Pass 1: every header, then what each tensor is. No payload is read except to compare
-     * same-shaped tensors for aliases. */
-    for (size_t i = 0; i < m.n && st == WL_OK; i++)
-        st = wl_tensor_parse(f, &m.refs[i], opts_in->max_tensor_bytes, &m.hdrs[i], err);
     for (size_t i = 0; i < m.n && st == WL_OK; i++) {
         st = classify_tensor(&m, i, err);
         if (st != WL_OK)
             wl_err_wrap(err, "tensor '%s'", tensor_name(&m, i));
     }
-    /* Pass 2: score the layers, two at a time. */
-    wl_onnx_release_pages(f); /* the header pass mapped the folio around every header */
+    if (st == WL_OK && from_ckpt)
+        st = name_order_depths(&m, err);
+    /* Pass 2: score the layers, two at a time. The header pass mapped the folio around every
+     * header: give it back first. */
+    if (f != NULL)
+        wl_onnx_release_pages(f);
+    for (size_t i = 0; m.ckpt != NULL && i < m.ckpt->n_files; i++)
+        wl_mapfile_release(m.ckpt->files[i], m.ckpt->files[i]->data,
+                           m.ckpt->files[i]->data + m.ckpt->files[i]->size);
     if (st == WL_OK && opts_in->shard_count > 0) {
         if (opts_in->shard_index < 0 || opts_in->shard_index >= opts_in->shard_count)
             st = WL_FAIL(err, WL_E_USAGE, "shard %d of %d does not exist", opts_in->shard_index,
@@ -1393,7 +1520,7 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
             st = assign_shards(&m, a, err);
         a->shard_index = opts_in->shard_index;
         a->shard_count = opts_in->shard_count;
-        model_hash(f, a->model_sha256);
+        model_hash(&m, a->model_sha256);
     }
     if (st == WL_OK)
         st = run_pool(&m, &a->peak_admitted_bytes, err);
@@ -1402,17 +1529,18 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
         goto out;
     }
     a->path = strdup(path);
-    a->producer = strdup(f->producer);
+    a->producer = strdup(f != NULL ? f->producer : "safetensors");
     if (a->path == NULL || a->producer == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    a->ir_version = f->ir_version;
+    a->ir_version = f != NULL ? f->ir_version : 0;
     a->compat = opts_in->compat;
     a->fast = opts_in->fast;
     a->n_tensors = m.n;
-    /* Graph order: what every report's "depth" means (the tensor list's order is arbitrary). */
-    if (op_aware && (st = sort_graph_order(&m.layers, err)) != WL_OK)
+    /* Graph order (a checkpoint's: name order): what every report's "depth" means (the tensor
+     * list's order is arbitrary). */
+    if ((op_aware || from_ckpt) && (st = sort_graph_order(&m.layers, err)) != WL_OK)
         goto out;
     if (opts_in->shard_count > 0 && (st = inventory_in_row_order(&m, a, err)) == WL_OK)
         keep_shard_layers(&m, a);
@@ -1421,9 +1549,12 @@ out:
     a->n_layers = m.layers.n;
     a->skipped = m.skipped.v;
     a->n_skipped = m.skipped.n;
-    for (size_t i = 0; m.hdrs && i < m.n; i++)
-        wl_tensor_clear(&m.hdrs[i]);
-    free(m.hdrs);
+    if (m.ckpt == NULL) { /* a checkpoint's headers are its own */
+        for (size_t i = 0; m.hdrs && i < m.n; i++)
+            wl_tensor_clear(&m.hdrs[i]);
+        free(m.hdrs);
+    }
+    wl_st_close(m.ckpt);
     free(m.jobs.v);
     free(m.topo);
     wl_graph_free(&m.graph);

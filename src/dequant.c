@@ -17,7 +17,7 @@
 
 const char *wl_tensor_set_name(const wl_tensor_set *s, size_t i)
 {
-    return s->refs[i].name_hint ? s->refs[i].name_hint : s->hdrs[i].name;
+    return s->refs && s->refs[i].name_hint ? s->refs[i].name_hint : s->hdrs[i].name;
 }
 
 const wl_tensor *wl_tensor_set_find(const wl_tensor_set *s, const char *name)

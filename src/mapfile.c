@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -119,4 +121,41 @@ void wl_mapfile_release(const wl_mapfile *m, const void *lo, const void *hi)
 {
     if (m != NULL)
         wl_map_release_range(m->data, m->size, lo, hi);
+}
+
+wl_status wl_path_contain(const char *dir, const char *location, const char *what,
+                          const char *folder, char **out, wl_err *err)
+{
+    *out = NULL;
+    if (location[0] == '\0')
+        return WL_FAIL(err, WL_E_FORMAT, "%s is empty", what);
+    if (location[0] == '/' || location[0] == '\\')
+        return WL_FAIL(err, WL_E_FORMAT,
+                       "%s '%s' is an absolute path (refused: it must stay inside %s)", what,
+                       location, folder);
+    for (const char *p = location; *p;) {
+        const char *q = p;
+        while (*q && *q != '/' && *q != '\\')
+            q++;
+        if (q - p == 2 && p[0] == '.' && p[1] == '.')
+            return WL_FAIL(err, WL_E_FORMAT, "%s '%s' escapes %s through '..' (refused)", what,
+                           location, folder);
+        p = *q ? q + 1 : q;
+    }
+    char real_dir[PATH_MAX], real_file[PATH_MAX], joined[PATH_MAX * 2];
+    if (realpath(dir, real_dir) == NULL)
+        return WL_FAIL(err, WL_E_IO, "cannot resolve %s '%s': %s", folder, dir, strerror(errno));
+    snprintf(joined, sizeof joined, "%s/%s", dir, location);
+    if (realpath(joined, real_file) == NULL)
+        return WL_FAIL(err, WL_E_IO, "file '%s' (%s '%s'): %s", joined, what, location,
+                       strerror(errno));
+    size_t dl = strlen(real_dir);
+    if (strncmp(real_file, real_dir, dl) != 0 || (real_file[dl] != '/' && dl != 1))
+        return WL_FAIL(err, WL_E_FORMAT,
+                       "%s '%s' resolves to '%s', outside %s '%s' (symlink escape refused)", what,
+                       location, real_file, folder, real_dir);
+    *out = strdup(real_file);
+    if (*out == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    return WL_OK;
 }

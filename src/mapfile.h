@@ -36,4 +36,12 @@ void wl_mapfile_release(const wl_mapfile *m, const void *lo, const void *hi);
 /* The same for a mapping given by its base and length (external-data mappings). */
 void wl_map_release_range(const void *base, size_t len, const void *lo, const void *hi);
 
+/* Resolves location (a path a model file names, relative to dir) inside dir, refusing empty
+ * and absolute paths, ".." components and symlink escapes: the one containment rule for
+ * external data and sharded-checkpoint indexes. what names the path in messages
+ * ("external_data location"), folder the folder ("the model's folder"). On success *out is the
+ * malloc'd real path. */
+WL_NODISCARD wl_status wl_path_contain(const char *dir, const char *location, const char *what,
+                                       const char *folder, char **out, wl_err *err);
+
 #endif

@@ -592,49 +592,6 @@ fail:
 
 /* ------------------------------------------------------------------ payload */
 
-/* Resolves location inside dir, refusing absolute paths, ".." and symlink escapes. On success
- * *out is a malloc'd real path. */
-static wl_status contain_path(const char *dir, const char *location, char **out, wl_err *err)
-{
-    *out = NULL;
-    if (location[0] == '\0')
-        return WL_FAIL(err, WL_E_FORMAT, "external_data location is empty");
-    if (location[0] == '/' || location[0] == '\\')
-        return WL_FAIL(err, WL_E_FORMAT,
-                       "external_data location '%s' is an absolute path (refused: external "
-                       "data must stay inside the model's folder)",
-                       location);
-    for (const char *p = location; *p;) {
-        const char *q = p;
-        while (*q && *q != '/' && *q != '\\')
-            q++;
-        if (q - p == 2 && p[0] == '.' && p[1] == '.')
-            return WL_FAIL(err, WL_E_FORMAT,
-                           "external_data location '%s' escapes the model's folder through '..' "
-                           "(refused)",
-                           location);
-        p = *q ? q + 1 : q;
-    }
-    char real_dir[PATH_MAX], real_file[PATH_MAX], joined[PATH_MAX * 2];
-    if (realpath(dir, real_dir) == NULL)
-        return WL_FAIL(err, WL_E_IO, "cannot resolve the model folder '%s': %s", dir,
-                       strerror(errno));
-    snprintf(joined, sizeof joined, "%s/%s", dir, location);
-    if (realpath(joined, real_file) == NULL)
-        return WL_FAIL(err, WL_E_IO, "external data file '%s' (external_data location '%s'): %s",
-                       joined, location, strerror(errno));
-    size_t dl = strlen(real_dir);
-    if (strncmp(real_file, real_dir, dl) != 0 || (real_file[dl] != '/' && dl != 1))
-        return WL_FAIL(err, WL_E_FORMAT,
-                       "external_data location '%s' resolves to '%s', outside the model's "
-                       "folder '%s' (symlink escape refused)",
-                       location, real_file, real_dir);
-    *out = strdup(real_file);
-    if (*out == NULL)
-        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
-    return WL_OK;
-}
-
 /* Maps the bytes of an external-data tensor after checking its path and bounds. Messages do not
  * name the tensor: the caller adds it. */
 static wl_status map_external(const wl_tensor *t, uint64_t want, wl_payload *p, wl_err *err)
@@ -643,7 +600,8 @@ static wl_status map_external(const wl_tensor *t, uint64_t want, wl_payload *p, 
     if (t->map == NULL)
         return WL_FAIL(err, WL_E_INTERNAL, "external data '%s' of a tensor in no file",
                        t->ext_location);
-    wl_status st = contain_path(t->map->dir, t->ext_location, &real, err);
+    wl_status st = wl_path_contain(t->map->dir, t->ext_location, "external_data location",
+                                   "the model's folder", &real, err);
     if (st != WL_OK)
         return st;
     int fd = open(real, O_RDONLY | O_CLOEXEC);
