@@ -136,7 +136,7 @@ if [ -n "$base_sha$base_name" ]; then
     merge_parent=""
     git rev-parse -q --verify 'HEAD^2' >/dev/null 2>&1 && merge_parent=$(git rev-parse 'HEAD^1')
     diff_ref=$(resolve "$merge_parent" "$base_sha" "${base_name:+origin/$base_name}" "$base_name")
-    [ -n "$diff_ref" ] || echo "::warning title=weightlint::cannot see the pull request's base commit in this checkout; checking every .onnx file, no comparison. Use actions/checkout with 'fetch-depth: 0'."
+    [ -n "$diff_ref" ] || echo "::warning title=weightlint::cannot see the pull request's base commit in this checkout; checking every tracked model, no comparison. Use actions/checkout with 'fetch-depth: 0'."
 fi
 compare_ref=""
 compare_name=${WL_COMPARE_TO:-}
@@ -156,7 +156,7 @@ fi
 # evaluated, and are escaped wherever they enter a workflow command or the log (gh_prop,
 # gh_data, show). docs/ci.md ("Hostile pull requests") lists what the Action does with each.
 models=()
-deleted=()             # .onnx files the pull request deletes: named, not checked
+deleted=()             # models the pull request deletes: named, not checked
 declare -A renamed_from # new path -> old path, for the comparison with the base version
 if [ -n "${WL_MODELS:-}" ]; then
     shopt -s globstar nullglob
@@ -169,10 +169,14 @@ elif [ -n "$diff_ref" ]; then
     changed=()
     while IFS= read -r -d '' status && IFS= read -r -d '' path; do
         case $status in
-        D) case $path in *.onnx) deleted+=("$path") ;; esac ;;
+        D) case $path in *.onnx | *.safetensors.index.json) deleted+=("$path") ;;
+           *.safetensors) [ -z "$(wl_index_for_shard "$path" | tr -d '\0')" ] && deleted+=("$path") ;;
+           esac ;;
         R* | C*)
             IFS= read -r -d '' new || break
-            [ "${status:0:1}" = R ] && case $path in *.onnx) renamed_from[$new]=$path ;; esac
+            [ "${status:0:1}" = R ] && case $path in
+                *.onnx | *.safetensors | *.safetensors.index.json) renamed_from[$new]=$path ;;
+                esac
             changed+=("$new")
             ;;
         *) changed+=("$path") ;;
@@ -181,8 +185,9 @@ elif [ -n "$diff_ref" ]; then
     [ ${#changed[@]} -gt 0 ] && mapfile -d '' -t models < <(wl_changed_models -z "${changed[@]}")
     how="changed by the pull request"
 else
-    mapfile -d '' -t models < <(git ls-files -z -- '*.onnx')
-    how="every tracked .onnx file (no pull request base to diff against)"
+    mapfile -d '' -t models < <(git ls-files -z -- '*.onnx' '*.safetensors.index.json' '*.safetensors' |
+        wl_checkpoints_only)
+    how="every tracked model (.onnx, safetensors; no pull request base to diff against)"
 fi
 [ ${#models[@]} -gt 0 ] && mapfile -d '' -t models < <(printf '%s\0' "${models[@]}" | wl_unique0)
 

@@ -91,16 +91,50 @@ wl_models_for_data() {
     done
 }
 
-# wl_changed_models [-z] FILE...: the .onnx files among FILE... (that exist) plus the models
-# that reference any of the other files as external data; each printed once, in order, one
-# per line, or NUL-terminated with -z (file names may hold newlines).
+# wl_index_for_shard FILE: prints the tracked *.safetensors.index.json files of FILE's folder
+# whose weight_map names FILE (a shard of a sharded checkpoint), NUL-terminated.
+wl_index_for_shard() {
+    local file=$1 dir spec idx
+    dir=$(dirname -- "$file")
+    spec=":(glob)*.safetensors.index.json"
+    [ "$dir" != "." ] && spec=":(glob)$dir/*.safetensors.index.json"
+    while IFS= read -r -d '' idx; do
+        [ -n "$idx" ] && [ -f "$idx" ] || continue
+        grep -a -q -F -- "\"$(basename -- "$file")\"" "$idx" && printf '%s\0' "$idx"
+    done < <(git -c core.quotePath=false ls-files -z -- "$spec" 2>/dev/null)
+}
+
+# wl_checkpoints_only: filters a NUL-separated list of model files, dropping the safetensors
+# shards that an index of their folder names (the index stands for the checkpoint).
+wl_checkpoints_only() {
+    local f
+    while IFS= read -r -d '' f; do
+        case $f in
+        *.safetensors) [ -n "$(wl_index_for_shard "$f" | tr -d '\0')" ] && continue ;;
+        esac
+        printf '%s\0' "$f"
+    done
+}
+
+# wl_changed_models [-z] FILE...: the models among FILE... (that exist): .onnx files,
+# safetensors checkpoints (a shard stands for the index that names it, an index for itself),
+# plus the ONNX models that reference any of the other files as external data; each printed
+# once, in order, one per line, or NUL-terminated with -z (file names may hold newlines).
 wl_changed_models() {
-    local f end='\n'
+    local f end='\n' idx
     [ "${1:-}" = -z ] && { end='\0'; shift; }
     {
         for f in "$@"; do
             case $f in
-            *.onnx) [ -f "$f" ] && printf '%s\0' "$f" ;;
+            *.onnx | *.safetensors.index.json) [ -f "$f" ] && printf '%s\0' "$f" ;;
+            *.safetensors)
+                idx=$(wl_index_for_shard "$f" | tr '\0' '\n')
+                if [ -n "$idx" ]; then
+                    wl_index_for_shard "$f"
+                elif [ -f "$f" ]; then
+                    printf '%s\0' "$f"
+                fi
+                ;;
             *) wl_models_for_data "$f" '\0' ;;
             esac
         done
@@ -127,7 +161,7 @@ wl_extract_base() {
     while IFS= read -r f; do
         [ -n "$f" ] || continue
         rel=${f#"$prefix"}
-        case $f in *.onnx) continue ;; esac
+        case $f in *.onnx) continue ;; esac # a shard named by an index is data like this
         grep -a -q -F -- "$rel" "$out" || continue
         mkdir -p -- "$(dirname -- "$dest/$f")" || return 3
         git cat-file --filters "$ref:$f" >"$dest/$f" 2>/dev/null ||

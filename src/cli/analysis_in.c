@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "columns.h"
+#include "safetensors.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -329,6 +330,8 @@ char *cli_analysis_model_path(const char *path)
 
 int cli_analysis_sniff(const char *path)
 {
+    if (wl_st_is_checkpoint_path(path))
+        return 0; /* a safetensors index is JSON too, but a model */
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return 0;

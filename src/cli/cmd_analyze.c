@@ -513,8 +513,14 @@ static int write_evals(const char *dir, const wl_analysis *a)
     char stem[512];
     snprintf(stem, sizeof stem, "%s", base);
     size_t len = strlen(stem);
-    if (len > 5 && strcmp(stem + len - 5, ".onnx") == 0)
-        stem[len - 5] = '\0';
+    static const char *const exts[] = {".onnx", ".safetensors.index.json", ".safetensors"};
+    for (size_t e = 0; e < sizeof exts / sizeof exts[0]; e++) {
+        size_t k = strlen(exts[e]);
+        if (len > k && strcmp(stem + len - k, exts[e]) == 0) {
+            stem[len - k] = '\0';
+            break;
+        }
+    }
     char path[1024], tmp[1100];
     snprintf(path, sizeof path, "%s/%s.evals.txt", dir, stem);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
