@@ -29,6 +29,11 @@ since ONNX keeps those as [in, out]; header keys sorted by name, data in the sam
   conv.safetensors                "conv1.weight": the first rank-2 weight [o, i] reshaped to rank 4
                                   [o/4, 4i/k^2, k, k] (k the largest of 7, 5, 3, 1 that fits;
                                   fashion_mlp: [128, 64, 7, 7]), and "norm.weight" (ones, rank 1)
+  tiny.safetensors                two F32 tensors "a" [2, 2] and "b" [4] (a fuzz seed; the names
+                                  fuzz_safetensors's fixed index lists)
+  dtypes.safetensors              one [2, 3] tensor "t_<dtype>" per dtype the reader knows (F64 F32
+                                  F16 BF16 F8_E4M3 F8_E5M2 I8 U8 I16 U16 I32 U32 I64 U64 BOOL),
+                                  fixed edge-value bytes (BOOL: 0 and 1)
 
 Bad files (bad/), each wrong in exactly one way, on tiny tensors unless said otherwise; every one
 must be refused (exit 3):
@@ -159,6 +164,21 @@ def f32(name, shape, values=None):
     return (name, "F32", list(shape), np.asarray(v, dtype="<f4").tobytes())
 
 
+DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "I8": 1,
+               "U8": 1, "I16": 2, "U16": 2, "I32": 4, "U32": 4, "I64": 8, "U64": 8, "BOOL": 1}
+
+
+def dtype_tensors():
+    """(name, dtype, [2, 3], bytes) per dtype: edge bytes (0x00, 0x01, 0x7f, 0x80, 0xff, ...)."""
+    edge = bytes([0x00, 0x01, 0x7F, 0x80, 0xFF, 0x3C, 0x40, 0x7E, 0xF8, 0x55, 0xAA, 0x10])
+    out = []
+    for dt, size in DTYPE_BYTES.items():
+        n = 6 * size
+        data = bytes([1, 0, 1, 1, 0, 0]) if dt == "BOOL" else (edge * 8)[:n]
+        out.append(("t_" + dt.lower(), dt, [2, 3], data))
+    return out
+
+
 class Out:
     def __init__(self, root):
         self.root = root
@@ -239,6 +259,11 @@ def main():
             f32("norm.weight", [shape4[0]], np.ones(shape4[0], dtype="<f4"))]
     o.write("conv.safetensors", encode(conv), "good",
             "conv1.weight %s (%s's values), norm.weight [%d]" % (shape4, first2, shape4[0]))
+
+    o.write("tiny.safetensors", encode([f32("a", [2, 2]), f32("b", [4])]), "good",
+            "a [2, 2] and b [4], F32")
+    o.write("dtypes.safetensors", encode(sorted(dtype_tensors())), "good",
+            "one [2, 3] tensor per dtype")
 
     # The bad files: one fault each.
     small = encode([f32("a", [2, 2]), f32("b", [4])])
