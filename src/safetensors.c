@@ -241,7 +241,7 @@ static wl_status read_file(wl_st_checkpoint *c, const wl_mapfile *f, uint64_t ma
     json_error_t je;
     json_t *root = json_loadb((const char *)f->data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL)
-        return WL_FAIL(err, WL_E_FORMAT, "%s: byte %d of the header: not valid JSON: %s", path,
+        return WL_FAIL(err, WL_E_FORMAT, "%s: byte %d: the header is not valid JSON: %s", path,
                        je.position + 8, je.text);
     wl_status st = WL_OK;
     entry *es = NULL;
