@@ -54,6 +54,11 @@ static int is_dir(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
 /* The .safetensors files of a folder, sorted by name (caller frees each and the array). */
 static wl_status list_shards(const char *dir, char ***out, size_t *n_out, wl_err *err)
 {
@@ -91,7 +96,8 @@ static wl_status list_shards(const char *dir, char ***out, size_t *n_out, wl_err
         free(v);
         return st;
     }
-    qsort(v, n, sizeof *v, (int (*)(const void *, const void *))strcmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_str);
     *out = v;
     *n_out = n;
     return WL_OK;
