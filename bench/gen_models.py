@@ -5,6 +5,7 @@ directory outside the repository, each only if it is missing. Weights are seeded
 (N(0, 1/fan_in), the He/LeCun scale), so every machine benchmarks the same bytes.
 
   gen1g      ~1 GiB fp32: 64 initializers 1024x4096 in raw_data, one MatMul each, summed
+  gen1g-st   gen1g's weights as a safetensors checkpoint (the same 64 matrices, transposed)
   chain40    40 fp32 1024x4096 MatMul weights chained one after another (x @ W, reshaped back
              to [-1, 1024] for the next), 671 MB raw_data: issue 13's memory-bound case
   resnet50   ResNet-50 (torchvision v1.5 shapes) fp32: 53 convs (+bias, BN folded) and fc 1000x2048
@@ -33,7 +34,9 @@ default_rng fills 1.2 G values in seconds, and the generator is never timed.
 usage: gen_models.py [--cache DIR] [--force] [MODEL...]     (default: all)
 """
 import argparse
+import json
 import os
+import struct
 import sys
 import time
 
@@ -453,9 +456,39 @@ def gen_llm1b_q4(path):
     return shapes, "llm1b-q4: llm1b's 113 matrices as MatMulNBits 4-bit block 32, external data"
 
 
-MODELS = {"gen1g": gen_gen1g, "resnet50": gen_resnet50, "isnet": gen_isnet,
+# ---------------------------------------------------------------- gen1g-st
+
+def gen_gen1g_st(path):
+    """gen1g's 64 weights as one safetensors checkpoint (PyTorch's [out, in] = [4096, 1024],
+    the transpose of the ONNX MatMul B: the same spectra), written by hand: 8-byte header
+    length, the JSON header, the data in name order."""
+    n_mat, rows, cols = 64, 1024, 4096
+    shapes, header, off = Shapes(), {}, 0
+    names = ["w%02d" % i for i in range(n_mat)]
+    for name in names:
+        header[name] = {"dtype": "F32", "shape": [cols, rows], "data_offsets": [off, off + rows * cols * 4]}
+        off += rows * cols * 4
+        shapes.add(name, (rows, cols))
+    h = json.dumps(header, sort_keys=True).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for name in names:
+            f.write(np.ascontiguousarray(gaussian(name, (rows, cols), rows, np.float32).T).tobytes())
+    os.replace(tmp, path)
+    return shapes, "gen1g-st: gen1g's 64 x 1024x4096 fp32 as safetensors (1.07 GB)"
+
+
+MODELS = {"gen1g": gen_gen1g, "gen1g-st": gen_gen1g_st, "resnet50": gen_resnet50, "isnet": gen_isnet,
           "bert-base": gen_bert,
           "llm1b": gen_llm1b, "llm1b-q4": gen_llm1b_q4, "chain40": gen_chain40}
+
+
+def model_ext(name):
+    """-st models are safetensors checkpoints, the others ONNX files."""
+    return ".safetensors" if name.endswith("-st") else ".onnx"
 
 
 def main():
@@ -472,7 +505,7 @@ def main():
             ap.error("unknown model '%s' (known: %s)" % (m, " ".join(MODELS)))
     os.makedirs(args.cache, exist_ok=True)
     for name in args.models or list(MODELS):
-        path = os.path.join(args.cache, name + ".onnx")
+        path = os.path.join(args.cache, name + model_ext(name))
         shapes_path = os.path.join(args.cache, name + ".shapes")
         if not args.force and os.path.exists(path) and os.path.exists(shapes_path):
             continue

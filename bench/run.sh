@@ -8,7 +8,7 @@
 # Environment: BUILD (dir of the weightlint binary, default build/release), PYTHON (default
 # /usr/bin/python3, needs numpy and onnx), WEIGHTLINT_BENCH_CACHE (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench), BENCH_MODELS (subset, default
-# "examples resnet50 isnet bert-base gen1g chain40 llm1b llm1b-q4"), BENCH_FAST (models also run
+# "examples resnet50 isnet bert-base gen1g gen1g-st chain40 llm1b llm1b-q4"), BENCH_FAST (models also run
 # with --fast, default "bert-base llm1b"), BENCH_WW (models also run with --compat ww, default
 # "isnet"), BENCH_THREADS1 (models also run with --threads 1 for the memory bound and the
 # cleanest CPU ratio, default "isnet gen1g chain40 llm1b"), BENCH_SHARDS (models also run as 1,
@@ -22,7 +22,7 @@ BUILD=${BUILD:-build/release}
 BIN=$BUILD/weightlint
 PYTHON=${PYTHON:-/usr/bin/python3}
 CACHE=${WEIGHTLINT_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/weightlint-bench}
-MODELS=${BENCH_MODELS:-examples resnet50 isnet bert-base gen1g chain40 llm1b llm1b-q4}
+MODELS=${BENCH_MODELS:-examples resnet50 isnet bert-base gen1g gen1g-st chain40 llm1b llm1b-q4}
 FAST_MODELS=${BENCH_FAST:-bert-base llm1b}
 WW_MODELS=${BENCH_WW:-isnet}
 T1_MODELS=${BENCH_THREADS1:-isnet gen1g chain40 llm1b}
@@ -201,8 +201,10 @@ for m in $MODELS; do
         continue
     fi
     runs=5
-    case "$m" in gen1g | chain40 | llm1b | llm1b-q4) runs=3 ;; esac
-    bench_model "$m" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs"
+    case "$m" in gen1g | gen1g-st | chain40 | llm1b | llm1b-q4) runs=3 ;; esac
+    file=$CACHE/$m.onnx
+    case "$m" in *-st) file=$CACHE/$m.safetensors ;; esac # a safetensors checkpoint
+    bench_model "$m" "$file" "$CACHE/$m.shapes" "$runs"
     for f in $FAST_MODELS; do
         if [ "$f" = "$m" ]; then
             bench_model "$m --fast" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --fast

@@ -256,6 +256,16 @@ static wl_status classify_ww(model_ctx *m, size_t i, wl_err *err)
 {
     const wl_tensor *t = &m->hdrs[i];
     const char *name = wl_select_name(m, i);
+    size_t len = strlen(name);
+    if (m->ckpt != NULL && (len < 7 || strcmp(name + len - 7, ".weight") != 0)) {
+        /* WeightWatcher's PyStateDictLayer iterates the keys that end in '.weight' only. */
+        wl_status st = add_skipped(&m->skipped, t, name, (int64_t)i, "not_weight", err,
+                                   "--compat ww: WeightWatcher reads only the '<layer>.weight' "
+                                   "keys of a state dict");
+        if (st == WL_OK)
+            ((wl_skipped *)m->skipped.v)[m->skipped.n - 1].is_weight = 0;
+        return st;
+    }
     if (t->rank != 2 && t->rank != 4) {
         wl_status st = add_skipped(&m->skipped, t, name, (int64_t)i, "rank", err,
                                    "rank %d: only 2-D (dense) and 4-D (conv2d) tensors are "
@@ -615,6 +625,15 @@ static int cmp_layer_names(const void *x, const void *y)
     return c != 0 ? c : strcmp(a->id, b->id);
 }
 
+/* --compat ww: WeightWatcher's order, the keys sorted bytewise (safe_open's, and the sorted
+ * weight_map of an index). */
+static int cmp_layer_names_bytewise(const void *x, const void *y)
+{
+    const wl_layer *a = *(const wl_layer *const *)x, *b = *(const wl_layer *const *)y;
+    int c = strcmp(a->name, b->name);
+    return c != 0 ? c : strcmp(a->id, b->id);
+}
+
 /* Without a graph a layer's depth is its rank in natural name order: the checkpoint's own
  * order is by dtype and name (the safetensors writer's), which puts layers.10 before layers.2. */
 wl_status wl_select_name_depths(model_ctx *m, wl_err *err)
@@ -625,7 +644,8 @@ wl_status wl_select_name_depths(model_ctx *m, wl_err *err)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         v[i] = &((wl_layer *)m->layers.v)[i];
-    qsort(v, n, sizeof *v, cmp_layer_names);
+    qsort(v, n, sizeof *v,
+          m->opts->compat == WL_COMPAT_WW ? cmp_layer_names_bytewise : cmp_layer_names);
     for (size_t i = 0; i < n; i++)
         v[i]->depth = (int64_t)i;
     free(v);

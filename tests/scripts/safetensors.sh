@@ -94,6 +94,36 @@ for n in ints:   # integer and boolean tensors are buffers without a graph
 for n in floats: # float ones (all 15 dtypes decode) are layers, here too small for a fit
     assert sk[n]["reason_code"] == "min_evals", sk[n]
 PY
+# --compat ww follows WeightWatcher's PyStateDictLayer: '.weight' keys of rank 2 or 4, tied
+# copies analyzed twice (it does not fold them), keys in bytewise order
+analyze --compat ww "$st/tied.safetensors" -o "$tmp/tied-ww.json"
+$py - "$tmp/tied-ww.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [l["name"] for l in d["layers"]]
+assert names == ["fc1.weight", "fc2.weight", "fc3.weight", "lm_head.weight"], names
+a = {l["name"]: l["alpha"] for l in d["layers"]}
+assert a["lm_head.weight"] == a["fc1.weight"], a
+PY
+$py - "$st/mlp.safetensors" "$tmp/ww-names.safetensors" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+h["fc2.kernel"] = h.pop("fc2.weight")  # a matrix under a key WeightWatcher does not read
+hb = json.dumps(h).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+PY
+analyze --compat ww "$tmp/ww-names.safetensors" -o "$tmp/ww-names.json"
+analyze "$tmp/ww-names.safetensors" -o "$tmp/def-names.json"
+$py - "$tmp/ww-names.json" "$tmp/def-names.json" <<'PY'
+import json, sys
+ww, de = (json.load(open(p)) for p in sys.argv[1:3])
+assert [l["name"] for l in ww["layers"]] == ["fc1.weight", "fc3.weight"], ww["layers"]
+sk = {s["name"]: s for s in ww["models"][0]["skipped"]}
+assert "'<layer>.weight'" in sk["fc2.kernel"]["reason"], sk["fc2.kernel"]
+assert "fc2.kernel" in [l["name"] for l in de["layers"]]  # the default mode goes by rank
+PY
 mkdir "$tmp/two"
 cp "$st/mlp.safetensors" "$st/tied.safetensors" "$tmp/two/"
 rc=0
