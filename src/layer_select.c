@@ -251,6 +251,21 @@ static long find_alias(const model_ctx *m, size_t i, wl_err *err, wl_status *st)
     return *st == WL_OK ? found : -1;
 }
 
+/* Skips tensor i as an alias (*aliased = 1) when it is byte-identical to an earlier layer: a
+ * tied or shared weight is analyzed once, under the first one's id. */
+static wl_status skip_alias(model_ctx *m, size_t i, int *aliased, wl_err *err)
+{
+    wl_status st;
+    long alias = find_alias(m, i, err, &st);
+    *aliased = 0;
+    if (st != WL_OK || alias < 0)
+        return st;
+    *aliased = 1;
+    const wl_layer *l = &((const wl_layer *)m->layers.v)[((const wl_job *)m->jobs.v)[alias].slot];
+    return add_skipped(&m->skipped, &m->hdrs[i], wl_select_name(m, i), (int64_t)i, "alias", err,
+                       "byte-identical to '%s' (analyzed once, under that id)", l->id);
+}
+
 /* WeightWatcher's rule (--compat ww): every rank-2 or rank-4 tensor is a layer. */
 static wl_status classify_ww(model_ctx *m, size_t i, wl_err *err)
 {
@@ -420,16 +435,10 @@ static wl_status classify_op_aware(model_ctx *m, size_t i, wl_err *err)
                                u.other_input, u.other->name);
         return add_skipped(&m->skipped, t, name, (int64_t)i, "not_weight", err, "%s", u.why);
     }
-    wl_status ast;
-    long alias = find_alias(m, i, err, &ast);
-    if (ast != WL_OK)
+    int aliased;
+    wl_status ast = skip_alias(m, i, &aliased, err);
+    if (ast != WL_OK || aliased)
         return ast;
-    if (alias >= 0) {
-        const wl_layer *l =
-            &((const wl_layer *)m->layers.v)[((const wl_job *)m->jobs.v)[alias].slot];
-        return add_skipped(&m->skipped, t, name, (int64_t)i, "alias", err,
-                           "byte-identical to '%s' (analyzed once, under that id)", l->id);
-    }
     const char *op = u.node->op_type;
     wl_dq_spec dq;
     dq_from_usage(&u, &dq);
@@ -549,16 +558,10 @@ static wl_status classify_graphless(model_ctx *m, size_t i, wl_err *err)
                            "rank %d: no matrix extraction defined (dense is 2-D, conv kernels "
                            "3-D to 5-D)",
                            t->rank);
-    wl_status ast;
-    long alias = find_alias(m, i, err, &ast);
-    if (ast != WL_OK)
+    int aliased;
+    wl_status ast = skip_alias(m, i, &aliased, err);
+    if (ast != WL_OK || aliased)
         return ast;
-    if (alias >= 0) {
-        const wl_layer *l =
-            &((const wl_layer *)m->layers.v)[((const wl_job *)m->jobs.v)[alias].slot];
-        return add_skipped(&m->skipped, t, name, (int64_t)i, "alias", err,
-                           "byte-identical to '%s' (analyzed once, under that id)", l->id);
-    }
     if (t->rank == 2)
         return add_layer(m, i, t->dims, 2, 0, "", "dense", NULL, NULL, err);
     if (t->rank == 4)
