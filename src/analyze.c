@@ -227,7 +227,7 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
         goto out;
     }
     a->path = strdup(path);
-    a->producer = strdup(f != NULL ? f->producer : "safetensors");
+    a->producer = strdup(f != NULL ? f->producer : m.ckpt->producer);
     if (a->path == NULL || a->producer == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
         goto out;

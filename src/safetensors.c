@@ -285,6 +285,16 @@ static wl_status read_file(wl_st_checkpoint *c, const wl_mapfile *f, uint64_t ma
                 }
                 free(c->metadata);
                 c->metadata = s;
+                /* the framework that wrote it ("pt", "tf", "flax", "mlx") names the producer */
+                const char *fw = json_string_value(json_object_get(v, "format"));
+                char buf[160];
+                snprintf(buf, sizeof buf, "safetensors%s%.100s%s", fw ? " (format " : "",
+                         fw ? fw : "", fw ? ")" : "");
+                free(c->producer);
+                if ((c->producer = strdup(buf)) == NULL) {
+                    st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+                    goto out;
+                }
             }
             continue;
         }
@@ -520,6 +530,8 @@ wl_status wl_st_open(const char *path, uint64_t max_tensor_bytes, wl_st_checkpoi
     }
     if (st == WL_OK && c->metadata == NULL && (c->metadata = strdup("")) == NULL)
         st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
+    if (st == WL_OK && c->producer == NULL && (c->producer = strdup("safetensors")) == NULL)
+        st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
     if (st != WL_OK) {
         wl_st_close(c);
         return st;
@@ -539,6 +551,7 @@ void wl_st_close(wl_st_checkpoint *c)
         wl_mapfile_close(c->files[i]);
     free(c->files);
     free(c->metadata);
+    free(c->producer);
     free(c->path);
     free(c);
 }

@@ -29,6 +29,8 @@ typedef struct wl_st_checkpoint {
                            tensor's map is its shard's mapping */
     size_t n;
     char *metadata; /* the first file's __metadata__ as compact JSON, "" if none (owned) */
+    char *producer; /* "safetensors", with __metadata__'s "format" if any: "safetensors (format
+                       pt)" (owned) */
 } wl_st_checkpoint;
 
 /* Is path meant as safetensors input: a name ending in .safetensors or .safetensors.index.json,

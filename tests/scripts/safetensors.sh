@@ -79,7 +79,7 @@ assert sk["fc1.bias"]["reason_code"] == "not_weight", sk["fc1.bias"]
 assert (c["name"], c["layer_type"], c["shape"], c["N"], c["M"], c["rf"]) == \
     ("conv1.weight", "conv2d", [128, 64, 7, 7], 128, 64, 49), c
 assert conv["models"][0]["skipped"][0]["name"] == "norm.weight"
-assert mlp["models"][0]["provenance"]["producer"] == "safetensors"
+assert mlp["models"][0]["provenance"]["producer"] == "safetensors (format pt)", mlp["models"][0]["provenance"]
 PY
 analyze "$st/dtypes.safetensors" -o "$tmp/dt.json"
 $py - "$tmp/dt.json" <<'PY'
