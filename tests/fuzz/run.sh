@@ -121,6 +121,26 @@ seed_cache() {
     rm -rf "$d"
 }
 
+seed_safetensors() {
+    local s=$1 g h n
+    # what tests/gen/mksafetensors.py writes from the small nan.onnx (every good kind, sharded
+    # and tied included, tiny, dtypes, and each bad-input class) ...
+    g=$out/safetensors-gen
+    rm -rf "$g"
+    if /usr/bin/python3 tests/gen/mksafetensors.py tests/conformance/models/nan.onnx "$g" >/dev/null 2>&1; then
+        find "$g" -name '*.safetensors' -size -64k | while read -r f; do
+            cp "$f" "$s/$(echo "${f#"$g"/}" | tr / -)"
+        done
+    fi
+    rm -rf "$g"
+    # ... and, even without python3-onnx, a hand-made checkpoint of the tensors "a" and "b" that
+    # the target's fixed index lists (header length: 8 little-endian bytes)
+    h='{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"BF16","shape":[8],"data_offsets":[16,32]}}'
+    n=${#h}
+    { printf "\\$(printf '%03o' $((n & 255)))\\$(printf '%03o' $((n >> 8)))\\0\\0\\0\\0\\0\\0"
+      printf '%s' "$h"; head -c 32 /dev/zero | tr '\0' '\100'; } >"$s/hand-ab"
+}
+
 export OPENBLAS_NUM_THREADS=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 for t in $targets; do
