@@ -6,7 +6,8 @@
  * Each input is written twice into a private temporary folder: as model.safetensors, opened
  * alone; and as st/model-00001-of-00001.safetensors, the one shard of a fixed
  * st/model.safetensors.index.json that lists tensors "a" and "b" (what tiny.safetensors of
- * tests/gen/mksafetensors.py holds), opened by the index's path and by its folder's. On success
+ * tests/gen/mksafetensors.py holds), opened by the index's path and by its folder's (the latter
+ * with a 64-byte tensor size limit, so the limit's refusal, WL_E_LIMIT, is reached). On success
  * the header's promises are checked: every tensor in its shard's mapping, its byte length that
  * of its dtype and shape, the shard's buffer covered in order without gap or overlap, names
  * unique, __metadata__ valid JSON, and every tensor of at most FUZZ_MAX_ELEMS values widens to
@@ -26,6 +27,8 @@
 /* Widening work per tensor and per input (elements): keeps each run in milliseconds. */
 #define FUZZ_MAX_ELEMS       ((uint64_t)1 << 20)
 #define FUZZ_MAX_TOTAL_ELEMS ((uint64_t)4 << 20)
+/* The tensor size limit of the folder open: tiny.safetensors's tensors (16 bytes) pass. */
+#define FUZZ_LIMIT_BYTES ((uint64_t)64)
 
 static const char *single_path;
 static const char *shard_path;
@@ -78,7 +81,7 @@ static const uint8_t *buffer_start(const wl_mapfile *m)
     return m->data + 8 + n;
 }
 
-static void check_checkpoint(const wl_st_checkpoint *c, const char *path)
+static void check_checkpoint(const wl_st_checkpoint *c, const char *path, uint64_t max_bytes)
 {
     if (c->path == NULL || strcmp(c->path, path) != 0 || c->n_files == 0 || c->files == NULL ||
         c->metadata == NULL || (c->n > 0 && c->tensors == NULL))
@@ -119,6 +122,7 @@ static void check_checkpoint(const wl_st_checkpoint *c, const char *path)
         const wl_dtype_info *dt = wl_dtype_get(t->data_type);
         if (n != t->n_elems || dt == NULL || dt->elem_bits == 0 ||
             wl_dtype_bytes(dt, t->n_elems) != t->raw_len ||
+            (max_bytes > 0 && t->raw_len > max_bytes) ||
             strcmp(wl_st_dtype_name(t->data_type), "?") == 0)
             abort();
         const uint8_t *lo = t->map->data, *hi = t->map->data + t->map->size;
@@ -160,18 +164,20 @@ static void check_checkpoint(const wl_st_checkpoint *c, const char *path)
     free(names);
 }
 
-static void open_one(const char *path)
+/* Opens path with the tensor size limit max_bytes (0: none), which may add WL_E_LIMIT. */
+static void open_one(const char *path, uint64_t max_bytes)
 {
     wl_st_checkpoint *c = NULL;
     wl_err err;
     wl_err_clear(&err);
-    wl_status st = wl_st_open(path, 0, &c, &err);
+    wl_status st = wl_st_open(path, max_bytes, &c, &err);
     if (st == WL_OK) {
         if (c == NULL)
             abort();
-        check_checkpoint(c, path);
-    } else if (c != NULL || err.msg[0] == '\0' ||
-               (st != WL_E_FORMAT && st != WL_E_IO && st != WL_E_NOMEM) || err.code != st) {
+        check_checkpoint(c, path, max_bytes);
+    } else if (c != NULL || err.msg[0] == '\0' || err.code != st ||
+               (st != WL_E_FORMAT && st != WL_E_IO && st != WL_E_NOMEM &&
+                !(st == WL_E_LIMIT && max_bytes > 0))) {
         abort();
     }
     wl_st_close(c);
@@ -180,9 +186,9 @@ static void open_one(const char *path)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_write(single_path, data, size);
-    open_one(single_path);
+    open_one(single_path, 0);
     fuzz_write(shard_path, data, size);
-    open_one(index_path);
-    open_one(shard_dir);
+    open_one(index_path, 0);
+    open_one(shard_dir, FUZZ_LIMIT_BYTES);
     return 0;
 }
