@@ -207,22 +207,22 @@ for m in $MODELS; do
     bench_model "$m" "$file" "$CACHE/$m.shapes" "$runs"
     for f in $FAST_MODELS; do
         if [ "$f" = "$m" ]; then
-            bench_model "$m --fast" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --fast
+            bench_model "$m --fast" "$file" "$CACHE/$m.shapes" "$runs" --fast
         fi
     done
     for f in $WW_MODELS; do
         if [ "$f" = "$m" ]; then
-            bench_model "$m --compat ww" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --compat
+            bench_model "$m --compat ww" "$file" "$CACHE/$m.shapes" "$runs" --compat
         fi
     done
     for f in $T1_MODELS; do
         if [ "$f" = "$m" ]; then
-            bench_model "$m --threads 1" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$runs" --threads
+            bench_model "$m --threads 1" "$file" "$CACHE/$m.shapes" "$runs" --threads
         fi
     done
     for f in $SHARD_MODELS; do
         if [ "$f" = "$m" ]; then
-            bench_shards "$m" "$CACHE/$m.onnx" "$CACHE/$m.shapes" "$((runs == 5 ? 3 : 1))"
+            bench_shards "$m" "$file" "$CACHE/$m.shapes" "$((runs == 5 ? 3 : 1))"
         fi
     done
 done

@@ -174,6 +174,7 @@ static wl_status read_entry(const char *path, const char *name, const json_t *v,
         return WL_FAIL(err, WL_E_FORMAT, "%s: tensor '%s': rank %zu exceeds the limit of %d", path,
                        name, rank, WL_MAX_RANK);
     uint64_t n = 1;
+    int has_zero = 0; /* a zero dim makes the count 0, however large the others */
     for (size_t i = 0; i < rank; i++) {
         uint64_t d;
         if (!get_u64(json_array_get(shape, i), &d) || d > (uint64_t)WL_MAX_DIM)
@@ -181,13 +182,19 @@ static wl_status read_entry(const char *path, const char *name, const json_t *v,
                            "%s: tensor '%s': shape[%zu] is not an integer in [0, %lld]", path, name,
                            i, (long long)WL_MAX_DIM);
         e->t.dims[i] = (int64_t)d;
-        if (d != 0 && n > UINT64_MAX / 64 / d)
+        has_zero |= d == 0;
+    }
+    for (size_t i = 0; i < rank && !has_zero; i++) {
+        uint64_t d = (uint64_t)e->t.dims[i];
+        if (n > UINT64_MAX / 64 / d)
             return WL_FAIL(err, WL_E_FORMAT,
                            "%s: tensor '%s': the shape's element count "
                            "overflows",
                            path, name);
         n *= d;
     }
+    if (has_zero)
+        n = 0;
     if (!json_is_array(offs) || json_array_size(offs) != 2 ||
         !get_u64(json_array_get(offs, 0), &e->begin) ||
         !get_u64(json_array_get(offs, 1), &e->end) || e->begin > e->end)
@@ -451,8 +458,10 @@ static wl_status read_index(wl_st_checkpoint *c, const char *index, uint64_t max
         sprintf(full, "%s/%s", dir, file);
         st = add_file(c, full, max_bytes, err);
         free(full);
-        if (st != WL_OK)
+        if (st != WL_OK) {
+            wl_err_wrap(err, "%s: weight_map['%s']", index, name);
             goto out;
+        }
     }
     /* The index and the shards must agree, both ways, and a name lives in one shard only. */
     json_object_foreach(wm, name, v)

@@ -44,8 +44,9 @@ int wl_st_is_checkpoint_path(const char *path);
  * offsets' byte length, the offsets inside the buffer, in order without overlap or gap and
  * covering it; for an index, every weight_map path contained in the index's folder, every
  * listed tensor in its shard and every shard tensor listed, no name in two shards. A tensor
- * larger than max_tensor_bytes (0: no limit) is refused. Failure: WL_E_FORMAT or WL_E_IO, the
- * message naming the file, the tensor or byte offset, and the problem; *out is NULL. */
+ * larger than max_tensor_bytes (0: no limit) is refused (WL_E_LIMIT). Failure: WL_E_FORMAT,
+ * WL_E_IO, WL_E_LIMIT or WL_E_NOMEM, the message naming the file, the tensor or byte offset, and
+ * the problem; *out is NULL. */
 WL_NODISCARD wl_status wl_st_open(const char *path, uint64_t max_tensor_bytes,
                                   wl_st_checkpoint **out, wl_err *err);
 void wl_st_close(wl_st_checkpoint *c);
