@@ -29,11 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLOOR 1e-307                /* 10**sys.float_info.min_10_exp (§2.2) */
-#define NM_TOL 1e-4                 /* fmin's xtol and ftol, absolute (§3) */
-#define TPL_CUT 48.0                /* integrand cut-off exponent: e^-48 ~ 1e-21 of its peak */
-#define TPL_EPSREL 1e-13            /* quadrature target; measured error <= 7e-16 (test_distfit) */
-#define TPL_LIMIT 64                /* subintervals of the adaptive rule */
+#define FLOOR      1e-307 /* 10**sys.float_info.min_10_exp (§2.2) */
+#define NM_TOL     1e-4   /* fmin's xtol and ftol, absolute (§3) */
+#define TPL_CUT    48.0   /* integrand cut-off exponent: e^-48 ~ 1e-21 of its peak */
+#define TPL_EPSREL 1e-13  /* quadrature target; measured error <= 7e-16 (test_distfit) */
+#define TPL_LIMIT  64     /* subintervals of the adaptive rule */
 
 static double LF; /* log(FLOOR) = -706.893623549172 */
 
@@ -243,8 +243,7 @@ static double tpl_integrand(double u, void *p)
 
 static double tpl_log_z(double alpha, double lambda, double xmin, gsl_integration_workspace *ws)
 {
-    if (!(alpha > 1.0) || !(lambda > 0.0) || !(xmin > 0.0) || !isfinite(alpha) ||
-        !isfinite(lambda))
+    if (!(alpha > 1.0) || !(lambda > 0.0) || !(xmin > 0.0) || !isfinite(alpha) || !isfinite(lambda))
         return NAN;
     tpl_q q = {alpha - 1.0, lambda * xmin};
     if (!isfinite(q.t))
@@ -255,8 +254,8 @@ static double tpl_log_z(double alpha, double lambda, double xmin, gsl_integratio
     double hi = u1 < u2 ? u1 : u2;
     gsl_function F = {tpl_integrand, &q};
     double I = NAN, abserr;
-    int st = gsl_integration_qag(&F, 0.0, hi, 0.0, TPL_EPSREL, TPL_LIMIT, GSL_INTEG_GAUSS31, ws,
-                                 &I, &abserr);
+    int st = gsl_integration_qag(&F, 0.0, hi, 0.0, TPL_EPSREL, TPL_LIMIT, GSL_INTEG_GAUSS31, ws, &I,
+                                 &abserr);
     if (st != GSL_SUCCESS && !(abserr <= 1e-12 * I))
         return NAN; /* not reached on the 368-row table; a NaN objective is a barrier (§3) */
     return (1.0 - alpha) * log(xmin) - q.t + log(I);
@@ -281,8 +280,8 @@ typedef struct tail {
     double xmin;
     double *ll; /* n values: the per-point log-likelihoods of the last evaluation */
     gsl_integration_workspace *ws; /* for the TPL normalizer */
-    const double *lx, *inv_x; /* log(x_i) and 1.0/x_i: the same bits the log-normal's formula
-                               * computes per point, taken once (it is ~1/4 of the run time) */
+    const double *lx, *inv_x;      /* log(x_i) and 1.0/x_i: the same bits the log-normal's formula
+                                    * computes per point, taken once (it is ~1/4 of the run time) */
 } tail;
 
 static void fill_lf(tail *t)
@@ -383,6 +382,46 @@ static void ll_lognormal(tail *t, double mu, double sigma)
     }
 }
 
+wl_status wl_distfit_log_pdf(int dist, const double *theta, double xmin, const double *x, size_t n,
+                             double *out, wl_err *err)
+{
+    pthread_once(&gsl_once, gsl_init);
+    double *lx = malloc((n ? n : 1) * 2 * sizeof *lx);
+    if (lx == NULL)
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory");
+    double *inv_x = lx + n;
+    for (size_t i = 0; i < n; i++) {
+        lx[i] = log(x[i]);
+        inv_x[i] = 1.0 / x[i];
+    }
+    tail t = {.x = x, .n = n, .xmin = xmin, .ll = out, .lx = lx, .inv_x = inv_x};
+    wl_status st = WL_OK;
+    switch (dist) {
+    case WL_DIST_TPL:
+        t.ws = gsl_integration_workspace_alloc(TPL_LIMIT);
+        if (t.ws == NULL) {
+            st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
+            break;
+        }
+        ll_tpl(&t, theta[0], theta[1]);
+        gsl_integration_workspace_free(t.ws);
+        break;
+    case WL_DIST_EXP:
+        ll_exp(&t, theta[0]);
+        break;
+    case WL_DIST_LOGNORMAL:
+        ll_lognormal(&t, theta[0], theta[1]);
+        break;
+    case WL_DIST_STRETCHED:
+        ll_stretched(&t, theta[0], theta[1]);
+        break;
+    default:
+        st = WL_FAIL(err, WL_E_INTERNAL, "no density for distribution %d", dist);
+    }
+    free(lx);
+    return st;
+}
+
 /* Nelder–Mead objectives: -sum_seq(ll). */
 static double obj_tpl(const double *th, void *ctx)
 {
@@ -445,8 +484,7 @@ static void lr_test(double *l1, double *l2, size_t n, int nested, double *d, dou
 
 /* ------------------------------------------------------------------ best_fit (§8) */
 
-static const char *const alt_label[WL_ALT_N] = {"tpl", "exponential", "lognormal",
-                                                "stretched_exp"};
+static const char *const alt_label[WL_ALT_N] = {"tpl", "exponential", "lognormal", "stretched_exp"};
 static const int alt_dist[WL_ALT_N] = {WL_DIST_TPL, WL_DIST_EXP, WL_DIST_LOGNORMAL,
                                        WL_DIST_STRETCHED};
 
@@ -495,8 +533,7 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
     out->n = n;
     if (n < 2 || !(xmin > 0.0)) {
         snprintf(out->reason, sizeof out->reason,
-                 "tail of %zu eigenvalue%s: the comparison needs at least 2", n,
-                 n == 1 ? "" : "s");
+                 "tail of %zu eigenvalue%s: the comparison needs at least 2", n, n == 1 ? "" : "s");
         return WL_OK;
     }
     /* ll[d]: per-point values of distribution d at its fit; lx: ln(x/xmin) for the PL alpha. */
@@ -506,8 +543,7 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
         free(buf);
         if (ws)
             gsl_integration_workspace_free(ws);
-        return WL_FAIL(err, WL_E_NOMEM, "out of memory for the distribution tests (%zu points)",
-                       n);
+        return WL_FAIL(err, WL_E_NOMEM, "out of memory for the distribution tests (%zu points)", n);
     }
     double *ll[WL_DIST_N], *work = buf + WL_DIST_N * n, *scratch = work + n, *l2 = scratch + n;
     double *lx = l2 + n, *inv_x = lx + n;

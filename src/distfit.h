@@ -22,15 +22,15 @@ typedef struct wl_nm_info {
 } wl_nm_info;
 
 typedef struct wl_distfit {
-    int ok;             /* 1: every value below is set; 0: see reason, values NaN */
-    char reason[128];   /* why there is no comparison (ok == 0) */
-    size_t n;           /* tail size */
-    double pl_alpha;    /* powerlaw's PL alpha on this tail (ties at xmin included, §4.1) */
-    double tpl_alpha, tpl_lambda;          /* §4.2; lambda in 1/eigenvalue units */
-    double exp_lambda;                     /* §4.3 */
-    double lognormal_mu, lognormal_sigma;  /* §4.5 */
+    int ok;           /* 1: every value below is set; 0: see reason, values NaN */
+    char reason[128]; /* why there is no comparison (ok == 0) */
+    size_t n;         /* tail size */
+    double pl_alpha;  /* powerlaw's PL alpha on this tail (ties at xmin included, §4.1) */
+    double tpl_alpha, tpl_lambda;            /* §4.2; lambda in 1/eigenvalue units */
+    double exp_lambda;                       /* §4.3 */
+    double lognormal_mu, lognormal_sigma;    /* §4.5 */
     double stretched_lambda, stretched_beta; /* §4.4 */
-    double loglik[WL_DIST_N]; /* total log-likelihood of each fit (sequential sum) */
+    double loglik[WL_DIST_N];                /* total log-likelihood of each fit (sequential sum) */
     wl_nm_info nm[WL_DIST_N];
     /* PL against each alternative: normalized R (> 0 favours PL), raw R and p (§5). PL vs TPL
      * is the nested chi-square test (p from the raw R), the others Vuong's test. */
@@ -56,6 +56,14 @@ WL_NODISCARD wl_status wl_distfit_tail(const double *x, size_t n, double xmin, w
  * lambda > 0, xmin > 0), accurate to ~1 ulp of max(1, |log Z|) (spec §4.2). Exposed for the
  * conformance table of tests/unit/test_distfit.c. NaN outside the domain. */
 double wl_distfit_tpl_log_z(double alpha, double lambda, double xmin);
+
+/* The fitted density of alternative dist (WL_DIST_TPL, _EXP, _LOGNORMAL, _STRETCHED; theta: its
+ * parameters in wl_distfit's order, (alpha, lambda), (lambda), (mu, sigma), (lambda, beta)) on
+ * [xmin, inf) at x[0..n-1] (each >= xmin), as log densities into out: the very per-point
+ * log-likelihoods the fits maximize, so a drawn curve is the fit that was tested. Invalid
+ * parameters give the floor log(1e-307) everywhere. For the log-log plot's competing fits. */
+WL_NODISCARD wl_status wl_distfit_log_pdf(int dist, const double *theta, double xmin,
+                                          const double *x, size_t n, double *out, wl_err *err);
 
 /* scipy.optimize.fmin 1.10.1 with powerlaw's call (spec §3): Nelder–Mead from x0 (dimension
  * dim, 1 or 2) with absolute xatol = fatol = 1e-4 and 200*dim evaluations at most. x (OUT) is

@@ -13,6 +13,8 @@
  * The shuffled-weights ESD is binned on the same edges and normalised by its own count.
  */
 #include "plot_svg.h"
+
+#include "distfit.h"
 #include "wl_err.h"
 
 #include <errno.h>
@@ -20,11 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEF_WIDTH  560
-#define DEF_HEIGHT 340
-#define MAX_TICKS  64
-#define MP_SAMPLES 240
-#define PI         3.14159265358979323846
+#define DEF_WIDTH   560
+#define DEF_HEIGHT  340
+#define MAX_TICKS   64
+#define MP_SAMPLES  240
+#define FIT_SAMPLES 48 /* points of each competing fit, log-spaced over the tail */
+#define PI          3.14159265358979323846
 
 #define COL_ESD   "#4c78a8"
 #define COL_FIT   "#d62728"
@@ -35,6 +38,7 @@
 #define COL_AXIS  "#444444"
 #define COL_TEXT  "#222222"
 #define COL_MUTED "#666666"
+#define COL_ALT   "#7f7f7f" /* the competing fits (dotted), labelled at their ends */
 #define HALO                                                                                       \
     " paint-order=\"stroke\" stroke=\"#ffffff\" stroke-width=\"3\" stroke-linejoin=\"round\""
 #define FONT "DejaVu Sans, Verdana, Arial, sans-serif"
@@ -809,6 +813,62 @@ static wl_status finish(FILE *f, wl_err *err, const char *what)
     return WL_OK;
 }
 
+/* The competing fits of --dist-test over the tail [xa, xb], each scaled like the power law to
+ * the tail's share of the data, dotted and labelled at its right end: a reader sees whether the
+ * straight line or a bending curve follows the points. */
+static wl_status draw_alternatives(FILE *f, const wl_layer *l, const axis *x, const axis *y,
+                                   double xa, double xb, size_t n_data, wl_err *err)
+{
+    static const struct {
+        int dist;
+        const char *label;
+    } alts[] = {{WL_DIST_TPL, "TPL"},
+                {WL_DIST_EXP, "exp"},
+                {WL_DIST_LOGNORMAL, "log-normal"},
+                {WL_DIST_STRETCHED, "stretched exp"}};
+    const double theta[4][2] = {{l->tpl_alpha, l->tpl_lambda},
+                                {l->exponential_lambda, NAN},
+                                {l->lognormal_mu, l->lognormal_sigma},
+                                {l->stretched_exp_lambda, l->stretched_exp_beta}};
+    double xs[FIT_SAMPLES + 1], ld[FIT_SAMPLES + 1];
+    double share = (double)l->num_pl_spikes / (double)n_data;
+    for (int i = 0; i <= FIT_SAMPLES; i++)
+        xs[i] = xa * pow(xb / xa, (double)i / FIT_SAMPLES);
+    for (size_t k = 0; k < sizeof alts / sizeof alts[0]; k++) {
+        if (!isfinite(theta[k][0]))
+            continue;
+        wl_status st =
+            wl_distfit_log_pdf(alts[k].dist, theta[k], l->xmin, xs, FIT_SAMPLES + 1, ld, err);
+        if (st != WL_OK)
+            return st;
+        fprintf(f, "<path class=\"alt-fit\" fill=\"none\" stroke=\"" COL_ALT
+                   "\" stroke-width=\"1.5\" stroke-dasharray=\"2 2\" d=\"");
+        /* each curve's label at its own point along the tail (80 %, 60 %, ... of the samples),
+         * so that curves that end together are not labelled on top of each other */
+        int at = (int)(FIT_SAMPLES * (4 - k) / 5);
+        double px = 0, py = 0, lx = 0, ly = 0;
+        for (int i = 0; i <= FIT_SAMPLES; i++) {
+            px = axis_map(x, xs[i]);
+            double v = share * exp(ld[i]);
+            py = v > 0 && isfinite(v) ? axis_map(y, v) : y->p0 + 2000;
+            if (py > y->p0 + 2000)
+                py = y->p0 + 2000; /* far below the axis: the clip path cuts it */
+            fprintf(f, "%s%s %s", i ? "L" : "M", P(px).s, P(py).s);
+            if (i == at)
+                lx = px, ly = py;
+        }
+        fputs("\"/>\n", f);
+        px = lx + 4;
+        py = ly;
+        if (py < y->p0 - 4 && py > y->p1 + 10)
+            fprintf(f,
+                    "<text class=\"alt-label\" x=\"%s\" y=\"%s\" font-size=\"10\" "
+                    "text-anchor=\"start\" fill=\"" COL_MUTED "\"" HALO ">%s</text>\n",
+                    P(px).s, P(py - 3).s, alts[k].label);
+    }
+    return WL_OK;
+}
+
 wl_status wl_plot_esd_svg(FILE *f, const wl_layer *l, wl_plot_kind kind, const wl_plot_opts *o,
                           wl_err *err)
 {
@@ -845,9 +905,18 @@ wl_status wl_plot_esd_svg(FILE *f, const wl_layer *l, wl_plot_kind kind, const w
             fmt_val(l->alpha, a, sizeof a);
             fmt_val(l->D, b, sizeof b);
             fmt_val(l->xmin, c, sizeof c);
+            char se[128] = "";
+            if (isfinite(l->alpha_se)) { /* how far to trust alpha (issue 14) */
+                char e1[32], e2[32];
+                fmt_val(l->alpha_se, e1, sizeof e1);
+                fmt_val(l->alpha_spread, e2, sizeof e2);
+                snprintf(se, sizeof se, " \xC2\xB1 %s%s%s%s", e1,
+                         isfinite(l->alpha_spread) ? " (spread " : "",
+                         isfinite(l->alpha_spread) ? e2 : "", isfinite(l->alpha_spread) ? ")" : "");
+            }
             snprintf(sub, sizeof sub,
-                     "\xCE\xB1 = %s \xC2\xB7 D = %s \xC2\xB7 xmin = %s \xC2\xB7 tail %lld of %zu",
-                     a, b, c, (long long)l->num_pl_spikes, d.n_data);
+                     "\xCE\xB1 = %s%s \xC2\xB7 D = %s \xC2\xB7 xmin = %s \xC2\xB7 tail %lld of %zu",
+                     a, se, b, c, (long long)l->num_pl_spikes, d.n_data);
         } else {
             snprintf(sub, sizeof sub, "power-law fit failed: %.200s",
                      l->status_reason[0] ? l->status_reason : "no tail to fit");
@@ -871,10 +940,10 @@ wl_status wl_plot_esd_svg(FILE *f, const wl_layer *l, wl_plot_kind kind, const w
               is_log ? "density (log scale)" : "density");
     open_clip(f, &x, &y);
     draw_bars(f, &d.h, &x, &y);
-    legend_item items[5];
+    legend_item items[6];
     size_t n_items = 0;
     items[n_items++] = (legend_item){"ESD", COL_ESD, 0};
-    char fit_text[64], edge_text[64];
+    char fit_text[64], edge_text[64], alt_text[64];
     if (d.hr.n_bins) {
         draw_steps(f, &d.hr, &x, &y);
         items[n_items++] = (legend_item){"shuffled", COL_RAND, 1};
@@ -895,6 +964,16 @@ wl_status wl_plot_esd_svg(FILE *f, const wl_layer *l, wl_plot_kind kind, const w
         items[n_items++] = (legend_item){fit_text, COL_FIT, 1};
         draw_vline(f, "xmin", &x, &y, l->xmin, COL_XMIN, "5 3", "xmin");
         items[n_items++] = (legend_item){"xmin", COL_XMIN, 2};
+        if (l->has_dist && l->dist_ok) {
+            if (draw_alternatives(f, l, &x, &y, xa, xb, d.n_data, err) != WL_OK) {
+                esd_data_free(&d);
+                fputs("</svg>\n</svg>\n", f);
+                return err->code;
+            }
+            snprintf(alt_text, sizeof alt_text, "competing fits (best: %s)",
+                     l->best_fit ? l->best_fit : "?");
+            items[n_items++] = (legend_item){alt_text, COL_ALT, 3};
+        }
     }
     if (!is_log && has_mp_fit(l)) {
         double lo = mp_lower_edge(l), hi = l->bulk_max;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "distfit.h"
 #include "mp.h"
 #include "plot_svg.h"
 #include "wl_test.h"
@@ -508,6 +509,59 @@ static void test_loglog(void **state)
     free(svg);
 }
 
+/* --dist-test's competing fits over the tail: one dotted path each, starting at xmin at the
+ * fitted density scaled to the tail's share (checked for the exponential, whose density at
+ * xmin is lambda), a legend naming best_fit, and alpha's uncertainty in the subtitle. */
+static void test_competing_fits(void **state)
+{
+    (void)state;
+    double ev[400];
+    wl_layer l = pl_layer(ev, 400, 2.5, 11);
+    size_t first = 0;
+    while (ev[first] < l.xmin)
+        first++;
+    wl_distfit df;
+    wl_err err;
+    wl_err_clear(&err);
+    assert_int_equal(wl_distfit_tail(ev + first, 400 - first, l.xmin, &df, &err), WL_OK);
+    assert_true(df.ok);
+    char *plain = esd_svg(&l, WL_PLOT_LOGLOG, NULL);
+    assert_int_equal(count(plain, "class=\"alt-fit\""), 0); /* no --dist-test: none drawn */
+    free(plain);
+    l.has_dist = l.dist_ok = 1;
+    l.best_fit = df.best_fit;
+    l.tpl_alpha = df.tpl_alpha;
+    l.tpl_lambda = df.tpl_lambda;
+    l.exponential_lambda = df.exp_lambda;
+    l.lognormal_mu = df.lognormal_mu;
+    l.lognormal_sigma = df.lognormal_sigma;
+    l.stretched_exp_lambda = df.stretched_lambda;
+    l.stretched_exp_beta = df.stretched_beta;
+    l.alpha_se = 0.125;
+    l.alpha_spread = 0.5;
+    char *svg = esd_svg(&l, WL_PLOT_LOGLOG, NULL);
+    assert_well_formed(svg, "svg");
+    assert_int_equal(count(svg, "class=\"alt-fit\""), 4);
+    char want[96];
+    snprintf(want, sizeof want, "competing fits (best: %s)", df.best_fit);
+    assert_non_null(strstr(svg, want));
+    assert_non_null(strstr(svg, "\xC2\xB1 0.125 (spread 0.5)"));
+    /* the exponential is the second alt-fit path: its first point is (xmin, share * lambda) */
+    const char *p = strstr(svg, "class=\"alt-fit\"");
+    p = strstr(p + 1, "class=\"alt-fit\"");
+    char *d = attr_of(p, "class=\"alt-fit\"", "d");
+    double pt[2];
+    assert_true(path_points(d, -1e5, 1e5, pt, 1) >= 1);
+    free(d);
+    double ox, ov, oy, oyv;
+    double ppd_x = px_per_unit(svg, 0, 1, &ox, &ov);
+    double ppd_y = px_per_unit(svg, 1, 1, &oy, &oyv);
+    wl_assert_close(ov + (pt[0] - ox) / ppd_x, log10(l.xmin), 0, 0.01);
+    double dens = (double)l.num_pl_spikes / 400.0 * df.exp_lambda;
+    wl_assert_close(oyv + (pt[1] - oy) / ppd_y, log10(dens), 0, 0.01);
+    free(svg);
+}
+
 static void test_linear_mp(void **state)
 {
     (void)state;
@@ -760,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_bins),
         cmocka_unit_test(test_loglog),
+        cmocka_unit_test(test_competing_fits),
         cmocka_unit_test(test_linear_mp),
         cmocka_unit_test(test_randomized_overlay),
         cmocka_unit_test(test_not_plottable),
