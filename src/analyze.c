@@ -200,8 +200,7 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
     if (f != NULL)
         wl_onnx_release_pages(f);
     for (size_t i = 0; m.ckpt != NULL && i < m.ckpt->n_files; i++)
-        wl_mapfile_release(m.ckpt->files[i], m.ckpt->files[i]->data,
-                           m.ckpt->files[i]->data + m.ckpt->files[i]->size);
+        wl_mapfile_release_all(m.ckpt->files[i]);
     if (st == WL_OK && opts_in->shard_count > 0) {
         if (opts_in->shard_index < 0 || opts_in->shard_index >= opts_in->shard_count)
             st = WL_FAIL(err, WL_E_USAGE, "shard %d of %d does not exist", opts_in->shard_index,

@@ -17,7 +17,7 @@
 
 static const char lfs_magic[] = "version https://git-lfs.github.com/spec/v1";
 
-static char *dir_of(const char *path)
+char *wl_path_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (slash == NULL)
@@ -40,7 +40,7 @@ wl_status wl_mapfile_open(const char *path, const char *what, wl_mapfile **out, 
     if (m == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
     m->path = strdup(path);
-    m->dir = dir_of(path);
+    m->dir = wl_path_dir(path);
     if (m->path == NULL || m->dir == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "%s: out of memory", path);
         goto out;
@@ -121,6 +121,12 @@ void wl_mapfile_release(const wl_mapfile *m, const void *lo, const void *hi)
 {
     if (m != NULL)
         wl_map_release_range(m->data, m->size, lo, hi);
+}
+
+void wl_mapfile_release_all(const wl_mapfile *m)
+{
+    if (m != NULL)
+        wl_map_release_range(m->data, m->size, m->data, m->data + m->size);
 }
 
 wl_status wl_path_contain(const char *dir, const char *location, const char *what,

@@ -33,8 +33,15 @@ void wl_mapfile_close(wl_mapfile *m);
  * byte, since the mapping is never written. m may be NULL. */
 void wl_mapfile_release(const wl_mapfile *m, const void *lo, const void *hi);
 
+/* The same for the whole file (after a pass over its headers). */
+void wl_mapfile_release_all(const wl_mapfile *m);
+
 /* The same for a mapping given by its base and length (external-data mappings). */
 void wl_map_release_range(const void *base, size_t len, const void *lo, const void *hi);
+
+/* The directory of path ("." for a bare name, "/" for "/m.onnx"), malloc'd; NULL when out of
+ * memory. */
+char *wl_path_dir(const char *path);
 
 /* Resolves location (a path a model file names, relative to dir) inside dir, refusing empty
  * and absolute paths, ".." components and symlink escapes: the one containment rule for

@@ -800,7 +800,7 @@ wl_status wl_tensor_to_double(const wl_tensor *t, double *dst, wl_err *err)
 
 void wl_onnx_release_pages(const wl_onnx_file *f)
 {
-    wl_map_release_range(f->map->data, f->map->size, f->map->data, f->map->data + f->map->size);
+    wl_mapfile_release_all(f->map);
 }
 
 void wl_tensor_release_pages(const wl_tensor *t)

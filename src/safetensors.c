@@ -420,8 +420,7 @@ static wl_status read_index(wl_st_checkpoint *c, const char *index, uint64_t max
                      index);
         goto out;
     }
-    const char *slash = strrchr(index, '/');
-    dir = slash ? strndup(index, (size_t)(slash - index) + (slash == index)) : strdup(".");
+    dir = wl_path_dir(index);
     shards = calloc(json_object_size(wm), sizeof *shards);
     if (dir == NULL || shards == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory");
