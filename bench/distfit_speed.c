@@ -4,13 +4,17 @@
  * For every layer of the given eigenvalue files (`analyze --evals DIR` output) it fits the PL
  * (wl_plfit_fit), takes the tail >= xmin and times wl_distfit_tail on it: thread CPU time,
  * best of 3 runs per layer. Prints the median, 90th percentile and maximum per layer, the
- * total, and the tail sizes. Build as bench/README.md says; not part of the build or tests.
+ * total, and the tail sizes. With --dump FILE first, it also writes every layer's result
+ * (parameters, log-likelihoods, R, p, best_fit and each optimizer's nit/nfev, %.17g) to FILE, so
+ * that two builds (the fast objectives and -DWL_DISTFIT_PER_POINT) can be compared with cmp.
+ * Build as bench/README.md says; not part of the build or tests.
  */
 #include "distfit.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double cpu(void)
@@ -27,6 +31,25 @@ static int cmp(const void *a, const void *b)
 
 static double times[100000], sizes[100000];
 static size_t n_layers;
+static FILE *dump;
+
+static void dump_result(const wl_distfit *d)
+{
+    if (!dump)
+        return;
+    fprintf(dump, "layer %zu n %zu ok %d best_fit %s\n", n_layers, d->n, d->ok,
+            d->best_fit ? d->best_fit : "null");
+    double v[] = {d->pl_alpha, d->tpl_alpha, d->tpl_lambda, d->exp_lambda, d->lognormal_mu,
+                  d->lognormal_sigma, d->stretched_lambda, d->stretched_beta};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        fprintf(dump, " %.17g", v[i]);
+    for (int k = 0; k < WL_DIST_N; k++)
+        fprintf(dump, " ll %.17g nit %d nfev %d", d->loglik[k], d->nm[k].nit, d->nm[k].nfev);
+    for (int a = 0; a < WL_ALT_N; a++)
+        fprintf(dump, " R %.17g p %.17g tR %.17g tp %.17g", d->R[a], d->p[a], d->tpl_R[a],
+                d->tpl_p[a]);
+    fputc('\n', dump);
+}
 
 static void layer(const double *ev, size_t n)
 {
@@ -46,6 +69,8 @@ static void layer(const double *ev, size_t n)
             return;
         double t = cpu() - t0;
         best = t < best ? t : best;
+        if (r == 0)
+            dump_result(&d);
     }
     times[n_layers] = best;
     sizes[n_layers++] = (double)(n - first);
@@ -53,7 +78,14 @@ static void layer(const double *ev, size_t n)
 
 int main(int argc, char **argv)
 {
-    for (int a = 1; a < argc; a++) {
+    int first_file = 1;
+    if (argc > 2 && strcmp(argv[1], "--dump") == 0) {
+        dump = fopen(argv[2], "w");
+        if (!dump)
+            return 1;
+        first_file = 3;
+    }
+    for (int a = first_file; a < argc; a++) {
         FILE *fp = fopen(argv[a], "r");
         if (!fp)
             continue;
@@ -89,5 +121,7 @@ int main(int argc, char **argv)
     printf("per layer: median %.3f ms, p90 %.3f ms, max %.3f ms; total %.3f s\n", 1e3 * med,
            1e3 * times[n_layers * 9 / 10], 1e3 * times[n_layers - 1], total);
     printf("powerlaw 1.5 median 40.5 ms per layer: %.0fx faster at the median\n", 40.5e-3 / med);
+    if (dump)
+        fclose(dump);
     return 0;
 }

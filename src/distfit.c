@@ -5,11 +5,13 @@
  * Why reproduce powerlaw and not do better: users compare with published values, and its
  * early-stopping Nelder–Mead (scipy.optimize.fmin defaults: absolute xtol = ftol = 1e-4, 200·N
  * evaluations, the flag ignored) is part of the result; a converged optimizer moves the
- * normalized R by up to 0.63 on real tails (§3, §10). So every expression below is evaluated
- * in the order the spec gives (§2.1), sums are sequential where powerlaw's are (§2.3), and the
- * optimizer is a transcription of scipy's algorithm: GSL's nmsimplex2 differs in its initial
- * simplex (a step vector, not scipy's 5 % per coordinate), its convergence test (simplex size
- * only) and its shrink/contraction order, so it takes other steps and stops elsewhere.
+ * normalized R by up to 0.63 on real tails (§3, §10). So every per-point expression below is
+ * evaluated in the order the spec gives (§2.1), sums are sequential where powerlaw's are (§2.3),
+ * and the optimizer is a transcription of scipy's algorithm: GSL's nmsimplex2 differs in its
+ * initial simplex (a step vector, not scipy's 5 % per coordinate), its convergence test (simplex
+ * size only) and its shrink/contraction order, so it takes other steps and stops elsewhere. The
+ * one liberty, measured to stay inside powerlaw's own noise: the optimizer's objective is taken
+ * from the tail's sums where that is safe ("fast objectives" below).
  *
  * Where powerlaw fails outright this module does better (docs/metrics.md, "Distribution
  * tests"): the TPL normalizer is computed as log Z by quadrature and never overflows (§6.5);
@@ -241,7 +243,9 @@ static double tpl_integrand(double u, void *p)
     return e < -745.0 ? 0.0 : exp(e);
 }
 
-static double tpl_log_z(double alpha, double lambda, double xmin, gsl_integration_workspace *ws)
+/* log I of the normalizer below (log Z = (1 - alpha) log xmin - lambda xmin + log I), NaN
+ * outside the domain or where the quadrature fails. */
+static double tpl_log_i(double alpha, double lambda, double xmin, gsl_integration_workspace *ws)
 {
     if (!(alpha > 1.0) || !(lambda > 0.0) || !(xmin > 0.0) || !isfinite(alpha) || !isfinite(lambda))
         return NAN;
@@ -258,7 +262,15 @@ static double tpl_log_z(double alpha, double lambda, double xmin, gsl_integratio
                                  &abserr);
     if (st != GSL_SUCCESS && !(abserr <= 1e-12 * I))
         return NAN; /* not reached on the 368-row table; a NaN objective is a barrier (§3) */
-    return (1.0 - alpha) * log(xmin) - q.t + log(I);
+    return log(I);
+}
+
+static double tpl_log_z(double alpha, double lambda, double xmin, gsl_integration_workspace *ws)
+{
+    double log_i = tpl_log_i(alpha, lambda, xmin, ws);
+    if (isnan(log_i))
+        return NAN;
+    return (1.0 - alpha) * log(xmin) - lambda * xmin + log_i;
 }
 
 double wl_distfit_tpl_log_z(double alpha, double lambda, double xmin)
@@ -274,6 +286,16 @@ double wl_distfit_tpl_log_z(double alpha, double lambda, double xmin)
 
 /* ------------------------------------------------------------------ the five log-likelihoods */
 
+/* Sums of the tail that make most objective calls O(1) or one expm1 per point (the fast
+ * objectives below), taken relative to xmin or to the mean log so that they do not cancel. */
+typedef struct sufficient {
+    double n, l0;         /* n; log xmin */
+    double s_u, s_v;      /* sum u_i = sum (log x_i - log xmin), sum (x_i - xmin) */
+    double m0, s_e, s_e2; /* mean log x; sum e_i and sum e_i^2, e_i = log x_i - m0 */
+    double x_lo, x_hi, lx_lo, lx_hi; /* the smallest and largest value and their logs */
+    const double *u;      /* u_i per point */
+} sufficient;
+
 typedef struct tail {
     const double *x;
     size_t n;
@@ -282,6 +304,7 @@ typedef struct tail {
     gsl_integration_workspace *ws; /* for the TPL normalizer */
     const double *lx, *inv_x;      /* log(x_i) and 1.0/x_i: the same bits the log-normal's formula
                                     * computes per point, taken once (it is ~1/4 of the run time) */
+    sufficient suf;                /* sums that make most objective calls O(1), below */
 } tail;
 
 static void fill_lf(tail *t)
@@ -422,30 +445,156 @@ wl_status wl_distfit_log_pdf(int dist, const double *theta, double xmin, const d
     return st;
 }
 
-/* Nelder–Mead objectives: -sum_seq(ll). */
+/* ------------------------------------------------------------------ fast objectives
+ *
+ * Why: the per-point log-likelihoods cost three or four libm calls per point and per call, and
+ * a layer takes ~1000 Nelder–Mead calls; that was the whole of --dist-test's time. Inside the
+ * "safe interior", where every point's likelihood and each of its factors is a normal double,
+ * the sum of the per-point values is an affine function of the tail's sums (TPL, log-normal)
+ * or needs one expm1 per point (stretched exponential), and these give the same objective up
+ * to rounding. Rounding is what spec §2.1 warns about, so this was measured, not assumed: the
+ * conformance cases keep every value within tolerance and every optimizer's nit/nfev exact, and
+ * on the real-model tails the fast and per-point objectives give identical paths
+ * (bench/README.md, "Distribution tests"). The ends of the tail bound every per-point value
+ * (each log-likelihood is monotone, or concave in log x, in x), so the safe interior is checked
+ * at the ends. Outside it (the FLOOR plateau, the log-normal's subnormal frontier, overflow) the
+ * objective is the per-point sum as written. The per-point values that the tests use are
+ * always computed per point. */
+#define SAFE_LOG 700.0 /* |log| of a normal double with room for a few roundings */
+
+static int in_range(double v)
+{
+    return v > -SAFE_LOG && v < SAFE_LOG; /* false for NaN */
+}
+
+static int fast_tpl(const tail *t, double alpha, double lambda, double *obj)
+{
+    const sufficient *s = &t->suf;
+    double log_i = tpl_log_i(alpha, lambda, t->xmin, t->ws);
+    double log_z = (1.0 - alpha) * s->l0 - lambda * t->xmin + log_i;
+    /* ll(x) = -alpha log x - lambda x - log Z falls with x: its ends are ll(x_lo), ll(x_hi);
+     * the exact path's factors are pow(x, -alpha), exp(-lambda x) and C = exp(-log Z). */
+    double ll_hi = -alpha * s->lx_hi - lambda * s->x_hi - log_z;
+    if (!in_range(log_z) || !in_range(-alpha * s->lx_lo) || !in_range(-alpha * s->lx_hi) ||
+        !in_range(lambda * s->x_hi) || !in_range(-alpha * s->lx_lo - lambda * s->x_lo - log_z) ||
+        !in_range(ll_hi))
+        return 0;
+    /* sum ll = n (ll at xmin) - alpha sum u - lambda sum v, and ll at xmin = -log xmin - log I */
+    *obj = -((-s->n * (s->l0 + log_i) - alpha * s->s_u) - lambda * s->s_v);
+    return 1;
+}
+
+static int fast_lognormal(const tail *t, double mu, double sigma, double *obj)
+{
+    const sufficient *s = &t->suf;
+    if (!(sigma > 0.0))
+        return 0;
+    double z = (log(t->xmin) - mu) / (sqrt(2.0) * sigma);
+    double sq = sqrt(2.0 / (M_PI * (sigma * sigma)));
+    double C = lognormal_c(z, sq);
+    if (!(C > 1e-300) || !isfinite(C))
+        return 0;
+    double log_c = log(C), den = 2.0 * (sigma * sigma);
+    /* g(L) = -L - (L - mu)^2 / den on [lx_lo, lx_hi]: the exponent's square is largest at an
+     * end; g is concave, its minimum at an end, its maximum at L* = mu - den / 2 clamped. */
+    double d_lo = s->lx_lo - mu, d_hi = s->lx_hi - mu;
+    double q_lo = d_lo * d_lo / den, q_hi = d_hi * d_hi / den;
+    double L = mu - den / 2.0;
+    L = L < s->lx_lo ? s->lx_lo : L > s->lx_hi ? s->lx_hi : L;
+    double g_lo = -s->lx_lo - q_lo, g_hi = -s->lx_hi - q_hi, g_max = -L - (L - mu) * (L - mu) / den;
+    if (!in_range(q_lo) || !in_range(q_hi) || !in_range(g_lo - log_c) ||
+        !in_range(g_hi - log_c) || !in_range(g_max - log_c))
+        return 0;
+    /* Per point, but without exp and log: ll_i = -log x_i - (d_i d_i) / den - log C, with d_i
+     * as the exact path rounds it. (A sum of squares from the tail's sums rounds differently
+     * enough to fork the optimizer on one real tail in 550 where 16 runs of 1e-14 noise do
+     * not; this way it forks no more often than that noise.) */
+    double sum = 0.0;
+    for (size_t i = 0; i < t->n; i++) {
+        double d = t->lx[i] - mu;
+        sum += -t->lx[i] - (d * d) / den;
+    }
+    *obj = -(sum - s->n * log_c);
+    return 1;
+}
+
+static int fast_stretched(const tail *t, double lambda, double beta, double *obj)
+{
+    const sufficient *s = &t->suf;
+    if (!(lambda > 0.0) || !(beta > 0.0))
+        return 0;
+    double l_lambda = log(lambda);
+    /* the exact path's factors: pow(lambda x, beta - 1) and pow(lambda x, beta), both
+     * monotone in x; b = pow(lambda xmin, beta) */
+    double w_lo = s->lx_lo + l_lambda, w_hi = s->lx_hi + l_lambda, w0 = s->l0 + l_lambda;
+    if (!in_range((beta - 1.0) * w_lo) || !in_range((beta - 1.0) * w_hi) ||
+        !in_range(beta * w_lo) || !in_range(beta * w_hi) || !in_range(beta * w0) ||
+        !in_range(log(beta)))
+        return 0;
+    double b = exp(beta * w0);
+    /* ll_i = log beta + log lambda + (beta - 1) w_i + b - b e^(beta u_i), w_i = w0 + u_i */
+    double s_expm1 = 0.0;
+    for (size_t i = 0; i < t->n; i++)
+        s_expm1 += expm1(beta * s->u[i]);
+    double ll_max = log(beta) + l_lambda + (beta - 1.0) * (beta < 1.0 ? w_lo : w_hi);
+    double ll_min = log(beta) + l_lambda + (beta - 1.0) * (beta < 1.0 ? w_hi : w_lo) + b -
+                    exp(beta * w_hi);
+    if (!in_range(ll_max) || !in_range(ll_min) || !isfinite(s_expm1))
+        return 0;
+    *obj = -((s->n * ((log(beta) + l_lambda) + (beta - 1.0) * w0) + (beta - 1.0) * s->s_u) -
+             b * s_expm1);
+    return 1;
+}
+
+/* Nelder–Mead objectives: -sum_seq(ll), from the sums where the fast path applies. */
+#ifdef WL_DISTFIT_PER_POINT /* bench/distfit_speed.c: the per-point objectives throughout */
+#define FAST(call) 0
+#else
+#define FAST(call) (call)
+#endif
+#ifdef WL_DISTFIT_JITTER /* bench/distfit_speed.c: powerlaw's sensitivity runs (spec §10) */
+static unsigned jitter_state = WL_DISTFIT_JITTER;
+static double jitter(double v)
+{
+    jitter_state = jitter_state * 1103515245u + 12345u;
+    return v * (1.0 + 1e-14 * ((double)(jitter_state >> 8) / 8388608.0 - 1.0));
+}
+#define RET(v) return jitter(v)
+#else
+#define RET(v) return (v)
+#endif
 static double obj_tpl(const double *th, void *ctx)
 {
     tail *t = ctx;
+    double v;
+    if (FAST(fast_tpl(t, th[0], th[1], &v)))
+        RET(v);
     ll_tpl(t, th[0], th[1]);
-    return -sum_seq(t->ll, t->n);
+    RET(-sum_seq(t->ll, t->n));
 }
 static double obj_exp(const double *th, void *ctx)
 {
     tail *t = ctx;
     ll_exp(t, th[0]);
-    return -sum_seq(t->ll, t->n);
+    RET(-sum_seq(t->ll, t->n));
 }
 static double obj_stretched(const double *th, void *ctx)
 {
     tail *t = ctx;
+    double v;
+    if (FAST(fast_stretched(t, th[0], th[1], &v)))
+        RET(v);
     ll_stretched(t, th[0], th[1]);
-    return -sum_seq(t->ll, t->n);
+    RET(-sum_seq(t->ll, t->n));
 }
 static double obj_lognormal(const double *th, void *ctx)
 {
     tail *t = ctx;
+    double v;
+    if (FAST(fast_lognormal(t, th[0], th[1], &v)))
+        RET(v);
     ll_lognormal(t, th[0], th[1]);
-    return -sum_seq(t->ll, t->n);
+    RET(-sum_seq(t->ll, t->n));
 }
 
 /* ------------------------------------------------------------------ likelihood ratio (§5) */
@@ -537,7 +686,7 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
         return WL_OK;
     }
     /* ll[d]: per-point values of distribution d at its fit; lx: ln(x/xmin) for the PL alpha. */
-    double *buf = malloc((WL_DIST_N + 5) * n * sizeof *buf);
+    double *buf = malloc((WL_DIST_N + 6) * n * sizeof *buf);
     gsl_integration_workspace *ws = gsl_integration_workspace_alloc(TPL_LIMIT);
     if (buf == NULL || ws == NULL) {
         free(buf);
@@ -546,10 +695,26 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
         return WL_FAIL(err, WL_E_NOMEM, "out of memory for the distribution tests (%zu points)", n);
     }
     double *ll[WL_DIST_N], *work = buf + WL_DIST_N * n, *scratch = work + n, *l2 = scratch + n;
-    double *lx = l2 + n, *inv_x = lx + n;
+    double *lx = l2 + n, *inv_x = lx + n, *u = inv_x + n;
     for (size_t i = 0; i < n; i++) {
         lx[i] = log(x[i]);
         inv_x[i] = 1.0 / x[i];
+    }
+    sufficient suf = {.n = (double)n, .l0 = log(xmin), .u = u, .x_lo = x[0], .x_hi = x[0]};
+    for (size_t i = 0; i < n; i++) {
+        u[i] = lx[i] - suf.l0;
+        suf.s_u += u[i];
+        suf.s_v += x[i] - xmin;
+        suf.x_lo = x[i] < suf.x_lo ? x[i] : suf.x_lo;
+        suf.x_hi = x[i] > suf.x_hi ? x[i] : suf.x_hi;
+    }
+    suf.lx_lo = log(suf.x_lo);
+    suf.lx_hi = log(suf.x_hi);
+    suf.m0 = suf.l0 + suf.s_u / suf.n;
+    for (size_t i = 0; i < n; i++) {
+        double e = lx[i] - suf.m0;
+        suf.s_e += e;
+        suf.s_e2 += e * e;
     }
     for (int d = 0; d < WL_DIST_N; d++)
         ll[d] = buf + (size_t)d * n;
@@ -575,7 +740,7 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
         work[i] = (work[i] - mean_lx) * (work[i] - mean_lx);
     double std_lx = sqrt(sum_pw(work, n) / dn);
 
-    tail t = {x, n, xmin, NULL, ws, lx, inv_x};
+    tail t = {x, n, xmin, NULL, ws, lx, inv_x, suf};
     double th[2];
     out->pl_alpha = alpha_pl;
     t.ll = ll[WL_DIST_PL];
