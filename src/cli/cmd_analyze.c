@@ -113,7 +113,7 @@ static void write_text(FILE *out, const wl_analysis *a)
             ws = (int)strlen(shape);
     }
     int width = (int)(out == stdout ? cli_term_width() : WL_REPORT_DEFAULT_WIDTH);
-    int room = width - (2 + 1 + ws + 63 + 14); /* the numbers, and a 14-column status */
+    int room = width - (2 + 1 + ws + 71 + 14); /* the numbers, and a 14-column status */
     if (wn > (room > 32 ? room : 32))
         wn = room > 32 ? room : 32;
     char cut[1024];
@@ -125,14 +125,14 @@ static void write_text(FILE *out, const wl_analysis *a)
     if (a->n_layers == 0) {
         fprintf(out, "  no layer analyzed: every tensor was skipped (reasons below)\n");
     } else {
-        /* alpha_se beside alpha: how far to trust it (issue 14; its spread over xmin is in the
-         * CSV and JSON, and on the report's plot) */
-        fprintf(out, "  %-*s %-*s %8s %7s %9s %8s %10s %5s %9s %6s  %s\n", wn, "name", ws, "shape",
-                "alpha", "+-se", "alpha_w", "D", "lambda_max", "spk", "stab_rank", "mp_sr",
-                "status");
+        /* beside alpha, how far to trust it (issue 14): its standard error and its spread over
+         * the KS-near-optimal xmins (alpha_hi - alpha_lo; docs/metrics.md) */
+        fprintf(out, "  %-*s %-*s %8s %7s %7s %9s %8s %10s %5s %9s %6s  %s\n", wn, "name", ws,
+                "shape", "alpha", "+-se", "spread", "alpha_w", "D", "lambda_max", "spk",
+                "stab_rank", "mp_sr", "status");
         for (size_t i = 0; i < a->n_layers; i++) {
             const wl_layer *l = &a->layers[i];
-            char shape[64], al[24], se[24], aw[24], d[24], lm[24], sr[24], mp[24];
+            char shape[64], al[24], se[24], spr[24], aw[24], d[24], lm[24], sr[24], mp[24];
             wl_report_shape_str(l->shape, l->rank, shape, sizeof shape);
             wl_report_ellipsize(l->name, (size_t)wn, cut, sizeof cut);
             if (l->status == WL_LAYER_NONFINITE) {
@@ -145,6 +145,10 @@ static void write_text(FILE *out, const wl_analysis *a)
                 wl_report_num(l->alpha_se, se, sizeof se);
             else
                 snprintf(se, sizeof se, "-");
+            if (isfinite(l->alpha_spread))
+                wl_report_num(l->alpha_spread, spr, sizeof spr);
+            else
+                snprintf(spr, sizeof spr, "-");
             wl_report_num(l->alpha_weighted, aw, sizeof aw);
             wl_report_num(l->D, d, sizeof d);
             wl_report_num(l->lambda_max, lm, sizeof lm);
@@ -159,8 +163,8 @@ static void write_text(FILE *out, const wl_analysis *a)
                 snprintf(spk, sizeof spk, "-");
             else
                 snprintf(spk, sizeof spk, "%lld", (long long)l->num_pl_spikes);
-            fprintf(out, "  %-*s %-*s %8s %7s %9s %8s %10s %5s %9s %6s  %s%s%s\n", wn, cut, ws,
-                    shape, al, se, aw, d, lm, spk, sr, mp, st,
+            fprintf(out, "  %-*s %-*s %8s %7s %7s %9s %8s %10s %5s %9s %6s  %s%s%s\n", wn, cut,
+                    ws, shape, al, se, spr, aw, d, lm, spk, sr, mp, st,
                     l->phase ? (st[0] ? ", " : "") : "",
                     l->phase ? l->phase : st[0] ? "" : "-"); /* no phase: JSON phase_reason */
         }
