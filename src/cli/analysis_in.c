@@ -97,6 +97,28 @@ static const char *get_str(rd *r, const json_t *o, const char *key, const char *
     return s;
 }
 
+/* The parameter count of a layer or a skipped tensor, the product of its factors (0 when one
+ * is <= 0, as for an unknown dim). A product above 2^52 (an fp32 tensor of 18 PB) is refused,
+ * and so is a model whose counts add up beyond 2^62 (check_coverage), so that no sum of them
+ * wraps: fuzz_analysis found wrapped products that made a model's analyzed parameters exceed
+ * its weight parameters. */
+#define PARAMS_MAX ((uint64_t)1 << 52)
+static uint64_t checked_params(rd *r, const int64_t *f, int n, const char *what, size_t index)
+{
+    uint64_t p = 1;
+    for (int i = 0; i < n; i++)
+        if (f[i] <= 0)
+            return 0;
+    for (int i = 0; i < n; i++) {
+        if (p > PARAMS_MAX / (uint64_t)f[i]) {
+            bad(r, "%s[%zu]: more than 2^52 parameters", what, index);
+            return 0;
+        }
+        p *= (uint64_t)f[i];
+    }
+    return p;
+}
+
 static int64_t get_int(rd *r, const json_t *o, const char *key, const char *where)
 {
     const json_t *v = json_object_get(o, key);
@@ -105,6 +127,30 @@ static int64_t get_int(rd *r, const json_t *o, const char *key, const char *wher
         return 0;
     }
     return (int64_t)json_integer_value(v);
+}
+
+/* After a model's layers are read: its parameter counts must add up without wrapping, and
+ * must be the ones its coverage states (analyze writes exactly these sums). */
+static void check_coverage(rd *r, const wl_analysis *a, const json_t *cov, size_t m)
+{
+    uint64_t total = 0;
+    /* each count is <= 2^52, so a sum <= 2^62 plus one more cannot wrap */
+    for (size_t i = 0; i < a->n_layers && total <= ((uint64_t)1 << 62); i++)
+        total += a->layers[i].n_params;
+    for (size_t i = 0; i < a->n_skipped && total <= ((uint64_t)1 << 62); i++)
+        total += a->skipped[i].n_params;
+    if (total > ((uint64_t)1 << 62)) {
+        bad(r, "models[%zu]: the layers and skipped tensors count more than 2^62 parameters", m);
+        return;
+    }
+    int64_t w = get_int(r, cov, "weight_params", "coverage");
+    int64_t an = get_int(r, cov, "analyzed_params", "coverage");
+    if (!r->failed && ((uint64_t)w != a->weight_params || (uint64_t)an != a->analyzed_params))
+        bad(r,
+            "models[%zu]: coverage states %lld weight and %lld analyzed parameters, but its "
+            "layers and skipped tensors count %llu and %llu",
+            m, (long long)w, (long long)an, (unsigned long long)a->weight_params,
+            (unsigned long long)a->analyzed_params);
 }
 
 static void get_shape(rd *r, const json_t *o, int64_t *shape, int *rank, const char *where)
@@ -212,7 +258,8 @@ static void read_layer(rd *r, wl_analysis *a, const json_t *o, wl_layer *l, size
     l->dist_ok = l->has_dist && dreason == NULL;
     /* the scored matrix's (or kernel's) elements, for the parameter coverage: N x M x rf in
      * any mode (WeightWatcher's swap of N and M keeps the product) */
-    l->n_params = (uint64_t)l->N * (uint64_t)l->M * (uint64_t)l->rf;
+    int64_t factors[3] = {l->N, l->M, l->rf};
+    l->n_params = checked_params(r, factors, 3, "layers", index);
     const char *preason = json_string_value(json_object_get(o, "phase_reason"));
     if (preason != NULL)
         l->phase_reason = intern(r, a, preason);
@@ -243,9 +290,7 @@ static void read_skipped(rd *r, wl_analysis *a, const json_t *arr)
         s->reason_code = intern(r, a, get_str(r, o, "reason_code", where));
         s->reason = dup_str(r, get_str(r, o, "reason", where));
         s->is_weight = json_is_true(json_object_get(o, "unanalyzed_weight"));
-        s->n_params = 1; /* the tensor's element count */
-        for (int d = 0; d < s->rank; d++)
-            s->n_params *= (uint64_t)(s->shape[d] > 0 ? s->shape[d] : 0);
+        s->n_params = checked_params(r, s->shape, s->rank, "skipped", i); /* its elements */
     }
 }
 
@@ -431,6 +476,8 @@ wl_status cli_analysis_read(const char *path, cli_analysis_doc *doc, wl_err *err
         next_layer += (size_t)n;
         if (!r.failed)
             wl_analysis_summarize(a);
+        if (!r.failed)
+            check_coverage(&r, a, cov, m);
     }
     if (!r.failed && next_layer != n_layers_all)
         bad(&r, "layers[] has %zu rows no model counts", n_layers_all - next_layer);

@@ -92,4 +92,21 @@ refuse "layers[1]: 'alpha' is not a number" "$tmp/bad.json"
 # an analysis of no model (fuzz_analysis found it accepted, checked and merged with exit 0)
 printf '{"schema_version": 1, "tool": "weightlint", "layers": [], "models": []}' >"$tmp/none.json"
 refuse "models[] is empty" "$tmp/none.json"
+# a layer whose N x M x rf was changed, so that its parameters no longer add up to the stated
+# coverage (fuzz_analysis: wrapped counts reached the report's per-mille with analyzed > all)
+python3 - "$tmp/c.json" "$tmp/cov.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["layers"][0]["N"] *= 2
+json.dump(d, open(sys.argv[2], "w"))
+PY
+refuse "but its layers and skipped tensors count" "$tmp/cov.json"
+python3 - "$tmp/c.json" "$tmp/big.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["layers"][0]["N"] = 2**40
+d["layers"][0]["M"] = 2**40
+json.dump(d, open(sys.argv[2], "w"))
+PY
+refuse "layers[0]: more than 2^52 parameters" "$tmp/big.json"
 echo "check/compare from the analysis JSON identical to from the model in $n cases; refusals exit 3"

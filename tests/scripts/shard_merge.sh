@@ -79,8 +79,12 @@ refuse "was written by weightlint 0.0.0-other" "$tmp/p0.json" "$tmp/p1.json" "$t
 python3 - "$tmp/keep1.json" "$tmp/p1.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-d["layers"] = d["layers"][1:]           # a part that lost a row
-d["models"][0]["coverage"]["analyzed"] -= 1
+lost = d["layers"][0]                    # a part that lost a row, its counts made to agree
+d["layers"] = d["layers"][1:]
+cov = d["models"][0]["coverage"]
+cov["analyzed"] -= 1
+cov["analyzed_params"] -= lost["N"] * lost["M"] * lost["rf"]
+cov["weight_params"] -= lost["N"] * lost["M"] * lost["rf"]
 json.dump(d, open(sys.argv[2], "w"), indent=2)
 PY
 refuse "lacks layer" "$tmp/p0.json" "$tmp/p1.json" "$tmp/p2.json"
