@@ -286,12 +286,11 @@ double wl_distfit_tpl_log_z(double alpha, double lambda, double xmin)
 
 /* ------------------------------------------------------------------ the five log-likelihoods */
 
-/* Sums of the tail that make most objective calls O(1) or one expm1 per point (the fast
- * objectives below), taken relative to xmin or to the mean log so that they do not cancel. */
+/* Sums of the tail for the fast objectives below (the TPL's O(1) per call, the stretched
+ * exponential's one expm1 per point), taken relative to xmin so that they do not cancel. */
 typedef struct sufficient {
-    double n, l0;         /* n; log xmin */
-    double s_u, s_v;      /* sum u_i = sum (log x_i - log xmin), sum (x_i - xmin) */
-    double m0, s_e, s_e2; /* mean log x; sum e_i and sum e_i^2, e_i = log x_i - m0 */
+    double n, l0;    /* n; log xmin */
+    double s_u, s_v; /* sum u_i = sum (log x_i - log xmin), sum (x_i - xmin) */
     double x_lo, x_hi, lx_lo, lx_hi; /* the smallest and largest value and their logs */
     const double *u;      /* u_i per point */
 } sufficient;
@@ -304,7 +303,7 @@ typedef struct tail {
     gsl_integration_workspace *ws; /* for the TPL normalizer */
     const double *lx, *inv_x;      /* log(x_i) and 1.0/x_i: the same bits the log-normal's formula
                                     * computes per point, taken once (it is ~1/4 of the run time) */
-    sufficient suf;                /* sums that make most objective calls O(1), below */
+    sufficient suf;                /* sums for the fast objectives, below */
 } tail;
 
 static void fill_lf(tail *t)
@@ -374,10 +373,14 @@ static void ll_stretched(tail *t, double lambda, double beta)
     }
 }
 
-/* powerlaw's C = erfc(z)/s rounded once (§4.5): in double while erfc(z) is normal, else from
- * log erfc (GSL, accurate where erfc itself underflows), so a subnormal C is rounded once. */
-static double lognormal_c(double z, double s)
+/* powerlaw's normalizer C = erfc(z)/s of the log-normal (mu, sigma) on [xmin, inf), rounded
+ * once (§4.5): in double while erfc(z) is normal, else from log erfc (GSL, accurate where erfc
+ * itself underflows), so a subnormal C is rounded once. The per-point and the fast objective
+ * both take it from here, so that they see the same bits. */
+static double lognormal_c(double xmin, double mu, double sigma)
 {
+    double z = (log(xmin) - mu) / (sqrt(2.0) * sigma);
+    double s = sqrt(2.0 / (M_PI * (sigma * sigma)));
     if (z < 26.0)
         return gsl_sf_erfc(z) / s;
     double L = gsl_sf_log_erfc(z) - log(s);
@@ -390,9 +393,7 @@ static void ll_lognormal(tail *t, double mu, double sigma)
         fill_lf(t);
         return;
     }
-    double z = (log(t->xmin) - mu) / (sqrt(2.0) * sigma);
-    double s = sqrt(2.0 / (M_PI * (sigma * sigma)));
-    double C = lognormal_c(z, s);
+    double C = lognormal_c(t->xmin, mu, sigma);
     if (!(C > 0.0)) {
         fill_lf(t);
         return;
@@ -450,11 +451,12 @@ wl_status wl_distfit_log_pdf(int dist, const double *theta, double xmin, const d
  * Why: the per-point log-likelihoods cost three or four libm calls per point and per call, and
  * a layer takes ~1000 Nelder–Mead calls; that was the whole of --dist-test's time. Inside the
  * "safe interior", where every point's likelihood and each of its factors is a normal double,
- * the sum of the per-point values is an affine function of the tail's sums (TPL, log-normal)
- * or needs one expm1 per point (stretched exponential), and these give the same objective up
- * to rounding. Rounding is what spec §2.1 warns about, so this was measured, not assumed: the
- * conformance cases keep every value within tolerance and every optimizer's nit/nfev exact, and
- * on the real-model tails the fast and per-point objectives give identical paths
+ * the sum of the per-point values is an affine function of the tail's sums (TPL), needs one
+ * expm1 per point (stretched exponential) or only multiply-adds per point (log-normal), and
+ * these give the same objective up to rounding. Rounding is what spec §2.1 warns about, so this
+ * was measured, not assumed: the conformance cases keep every value within tolerance and every
+ * optimizer's nit/nfev exact, and on the 550 real-model tails the fast objectives fork fewer
+ * optimizer paths than one of powerlaw's own 1e-14 noise runs, with best_fit unchanged
  * (bench/README.md, "Distribution tests"). The ends of the tail bound every per-point value
  * (each log-likelihood is monotone, or concave in log x, in x), so the safe interior is checked
  * at the ends. Outside it (the FLOOR plateau, the log-normal's subnormal frontier, overflow) the
@@ -489,9 +491,7 @@ static int fast_lognormal(const tail *t, double mu, double sigma, double *obj)
     const sufficient *s = &t->suf;
     if (!(sigma > 0.0))
         return 0;
-    double z = (log(t->xmin) - mu) / (sqrt(2.0) * sigma);
-    double sq = sqrt(2.0 / (M_PI * (sigma * sigma)));
-    double C = lognormal_c(z, sq);
+    double C = lognormal_c(t->xmin, mu, sigma);
     if (!(C > 1e-300) || !isfinite(C))
         return 0;
     double log_c = log(C), den = 2.0 * (sigma * sigma);
@@ -710,12 +710,6 @@ wl_status wl_distfit_tail(const double *x, size_t n, double xmin, wl_distfit *ou
     }
     suf.lx_lo = log(suf.x_lo);
     suf.lx_hi = log(suf.x_hi);
-    suf.m0 = suf.l0 + suf.s_u / suf.n;
-    for (size_t i = 0; i < n; i++) {
-        double e = lx[i] - suf.m0;
-        suf.s_e += e;
-        suf.s_e2 += e * e;
-    }
     for (int d = 0; d < WL_DIST_N; d++)
         ll[d] = buf + (size_t)d * n;
 

@@ -342,8 +342,8 @@ static void read_model(rd *r, wl_analysis *a, const json_t *o, char **settings, 
         return;
     }
     a->n_tensors = (size_t)get_int(r, cov, "tensors", "coverage");
-    a->weight_params = (uint64_t)get_int(r, cov, "weight_params", "coverage");
-    a->analyzed_params = (uint64_t)get_int(r, cov, "analyzed_params", "coverage");
+    /* weight_params and analyzed_params are recounted from the layers and checked against
+     * these stated values once the layers are read (check_coverage) */
     read_skipped(r, a, json_object_get(o, "skipped"));
     const json_t *prov = json_object_get(o, "provenance");
     if (!json_is_object(prov)) {
