@@ -288,6 +288,8 @@ void wl_cache_key(const wl_options *opts, const wl_layer *l, const int64_t *mdim
     hash_i64(&s, mrank);
     for (int i = 0; i < mrank; i++)
         hash_i64(&s, mdims[i]);
+    if (mrank == 4) /* w is in slice order (score.c): never the key of a stored-order kernel */
+        hash_str(&s, "conv kernel in slice order [out, kh*kw, in]");
     hash_i64(&s, (int64_t)n);
     wl_sha256_update(&s, w, n * sizeof *w);
     wl_sha256_final(&s, key);

@@ -42,7 +42,8 @@ void wl_sha256_final(wl_sha256 *s, uint8_t out[32]);
  * build (its kernels decide the last bits), the settings that change a layer's metrics
  * (compat, mp_fit, fast, randomize and, with randomize, seed and layer_id, which seed the
  * shuffle), l->N, l->M, l->rf, the matrix dims mdims[0..mrank-1] and the n doubles of w (host
- * byte order; the order and the size of a double are hashed too). Reads only. */
+ * byte order; the order and the size of a double are hashed too; a rank-4 w is a conv kernel in
+ * score.c's slice order, and a tag says so). Reads only. */
 void wl_cache_key(const wl_options *opts, const wl_layer *l, const int64_t *mdims, int mrank,
                   const double *w, size_t n, uint8_t key[WL_CACHE_KEY_BYTES]);
 

@@ -4,6 +4,8 @@
  * shared/notes/perf-floor.md §2). Everything is LAPACK_COL_MAJOR: a row-major rows x cols
  * buffer already is the column-major cols x rows matrix A = Wᵀ, so the Gram is A·Aᵀ (cols <=
  * rows) or Aᵀ·A (rows < cols), chosen through syrk's trans flag with no transpose copy.
+ * A row stride ld >= cols is LAPACK's leading dimension, so a conv slice that is every
+ * ld-th run of cols values of its kernel is read in place (score.c).
  */
 #include "esd.h"
 
@@ -26,6 +28,12 @@ static wl_status lapack_arg_fail(lapack_int info, const char *routine, wl_err *e
 
 wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals, wl_err *err)
 {
+    return wl_esd_gram_ld(w, rows, cols, cols, evals, err);
+}
+
+wl_status wl_esd_gram_ld(const double *w, size_t rows, size_t cols, size_t ld, double *evals,
+                         wl_err *err)
+{
     size_t k = rows < cols ? rows : cols;
     if (k == 0)
         return WL_OK;
@@ -36,10 +44,10 @@ wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals, 
         return WL_FAIL(err, WL_E_NOMEM, "out of memory for a %zu x %zu Gram matrix", k, k);
     if (cols <= rows)
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (blasint)cols, (blasint)rows, 1.0, w,
-                    (blasint)cols, 0.0, g, (blasint)k);
+                    (blasint)ld, 0.0, g, (blasint)k);
     else
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (blasint)rows, (blasint)cols, 1.0, w,
-                    (blasint)cols, 0.0, g, (blasint)k);
+                    (blasint)ld, 0.0, g, (blasint)k);
     /* A Gram of finite weights is finite unless it overflows; every entry is bounded by
      * g_ii + g_jj <= trace (Cauchy-Schwarz), so a trace below DBL_MAX/2 (not NaN) is the
      * whole check, O(k). It replaces LAPACKE_dsyevd's NaN scan of the k x k triangle, which
@@ -85,13 +93,14 @@ wl_status wl_esd_gram(const double *w, size_t rows, size_t cols, double *evals, 
     return WL_OK;
 }
 
-wl_status wl_esd_svd_inplace(double *w, size_t rows, size_t cols, double *sv, wl_err *err)
+wl_status wl_esd_svd_inplace(double *w, size_t rows, size_t cols, size_t ld, double *sv,
+                             wl_err *err)
 {
     size_t k = rows < cols ? rows : cols;
     if (k == 0)
         return WL_OK;
     lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)cols, (lapack_int)rows, w,
-                                     (lapack_int)cols, sv, NULL, 1, NULL, 1);
+                                     (lapack_int)ld, sv, NULL, 1, NULL, 1);
     if (info > 0)
         return WL_FAIL(err, WL_E_NUMERIC, "dgesdd did not converge (info = %d) on %zu x %zu",
                        (int)info, rows, cols);
@@ -105,20 +114,23 @@ wl_status wl_esd_svd_inplace(double *w, size_t rows, size_t cols, double *sv, wl
     return WL_OK;
 }
 
-wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, double *sv, wl_err *err)
+wl_status wl_esd_svd(const double *w, size_t rows, size_t cols, size_t ld, double *sv,
+                     wl_err *err)
 {
     if (rows == 0 || cols == 0)
         return WL_OK;
     double *a = malloc(rows * cols * sizeof *a);
     if (a == NULL)
         return WL_FAIL(err, WL_E_NOMEM, "out of memory for a %zu x %zu SVD", rows, cols);
-    memcpy(a, w, rows * cols * sizeof *a); /* dgesdd destroys its input */
-    wl_status st = wl_esd_svd_inplace(a, rows, cols, sv, err);
+    for (size_t r = 0; r < rows; r++) /* dgesdd destroys its input */
+        memcpy(a + r * cols, w + r * ld, cols * sizeof *a);
+    wl_status st = wl_esd_svd_inplace(a, rows, cols, cols, sv, err);
     free(a);
     return st;
 }
 
-wl_status wl_esd_gram_f32(const double *w, size_t rows, size_t cols, double *evals, wl_err *err)
+wl_status wl_esd_gram_f32(const double *w, size_t rows, size_t cols, size_t ld, double *evals,
+                         wl_err *err)
 {
     size_t k = rows < cols ? rows : cols;
     if (k == 0)
@@ -131,8 +143,9 @@ wl_status wl_esd_gram_f32(const double *w, size_t rows, size_t cols, double *eva
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory for a %zu x %zu Gram matrix", k, k);
         goto out;
     }
-    for (size_t i = 0; i < rows * cols; i++)
-        a[i] = (float)w[i];
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            a[r * cols + c] = (float)w[r * ld + c];
     if (cols <= rows)
         cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, (blasint)cols, (blasint)rows, 1.0f, a,
                     (blasint)cols, 0.0f, g, (blasint)k);

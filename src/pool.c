@@ -27,7 +27,7 @@ uint64_t wl_job_work_bytes(uint64_t rows, uint64_t cols, uint64_t slices, const 
 {
     uint64_t k = rows < cols ? rows : cols, rc = rows * cols, n = k * slices;
     uint64_t v = 0;           /* doubles */
-    v += slices > 1 ? rc : 0; /* the conv slice gathered for dsyrk */
+    v += slices > 1 ? cols * slices : 0; /* a conv kernel row reordered into slices */
     v += k * k + 8 * k;       /* the Gram, and dsyevd's / dgesdd's R factor and workspace */
     v += 2 * n;               /* eigenvalues and singular values */
     v += 4 * n;               /* the power-law fit: a long double suffix sum, alpha, log x */

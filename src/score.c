@@ -55,14 +55,15 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* ESD of one slice (row-major rows x cols): eigenvalues (ascending) and singular values.
- * may_destroy: w is a scratch copy the SVD route may overwrite instead of copying it. */
-static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t cols, double *evals,
-                                double *sv, int fast, wl_err *err)
+/* ESD of one slice (row-major rows x cols, rows ld values apart): eigenvalues (ascending) and
+ * singular values. may_destroy: nothing reads w after this, so the SVD route may overwrite it
+ * instead of copying it. */
+static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t cols, size_t ld,
+                                double *evals, double *sv, int fast, wl_err *err)
 {
     size_t k = rows < cols ? rows : cols;
-    wl_status st =
-        fast ? wl_esd_gram_f32(w, rows, cols, evals, err) : wl_esd_gram(w, rows, cols, evals, err);
+    wl_status st = fast ? wl_esd_gram_f32(w, rows, cols, ld, evals, err)
+                        : wl_esd_gram_ld(w, rows, cols, ld, evals, err);
     if (st != WL_OK)
         return st;
     if (fast) { /* approximate by contract: no SVD refinement of the small singular values */
@@ -72,8 +73,8 @@ static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t 
     }
     double top = evals[k - 1];
     if (top == 0.0 || evals[0] <= WL_GRAM_COND_LIMIT * top) {
-        st = may_destroy ? wl_esd_svd_inplace(w, rows, cols, sv, err)
-                         : wl_esd_svd(w, rows, cols, sv, err);
+        st = may_destroy ? wl_esd_svd_inplace(w, rows, cols, ld, sv, err)
+                         : wl_esd_svd(w, rows, cols, ld, sv, err);
         if (st != WL_OK)
             return st;
         for (size_t i = 0; i < k; i++)
@@ -86,7 +87,8 @@ static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t 
 }
 
 /* The randomized ESD (spec §8): element-wise shuffles of each slice, seeded per layer so that
- * the result does not depend on the order in which workers take layers. */
+ * the result does not depend on the order in which workers take layers. A conv kernel w is in
+ * conv_prepare's slice order. */
 static wl_status randomize_layer(const double *w, size_t rows, size_t cols, size_t kh, size_t kw,
                                  const double *evals, size_t n, wl_layer *l, const wl_options *opts,
                                  wl_err *err)
@@ -106,8 +108,8 @@ static wl_status randomize_layer(const double *w, size_t rows, size_t cols, size
             for (size_t j = 0; j < kw; j++) {
                 double *sl = copies + (i * kw + j) * rows * cols;
                 for (size_t r = 0; r < rows; r++)
-                    for (size_t c = 0; c < cols; c++)
-                        sl[r * cols + c] = w[((r * cols + c) * kh + i) * kw + j];
+                    memcpy(sl + r * cols, w + (r * n_slices + i * kw + j) * cols,
+                           cols * sizeof *sl);
                 slices[i * kw + j] = sl;
             }
     }
@@ -183,8 +185,35 @@ static wl_status dist_test_layer(const double *evals, size_t n, wl_layer *l, wl_
     return WL_OK;
 }
 
-/* Builds the pooled spectrum of a dense (rank 2) or conv2d (rank 4) tensor held in w (already
- * scaled) and computes the layer's metrics. */
+/* A conv kernel, row-major [rows, cols, ns] (ns = kh*kw), one kernel row at a time while the
+ * row is in cache: checked finite (the first non-finite value, in stored order, goes to l and 1
+ * is returned), scaled by conv2d_norm in the precision of kind, and reordered in place through
+ * tmp (cols*ns values) to [ns, cols]. Slice q, W[:, :, i, j], is then the rows x cols matrix
+ * at w + q*cols with rows cols*ns apart, which dsyrk reads in place. One pass over the kernel
+ * replaces three (check, scale, and a gathered copy per slice, each of which read every cache
+ * line of the whole kernel: 7 % of ISNet's run; issue #13). */
+static int conv_prepare(double *w, size_t rows, size_t cols, size_t ns, wl_scale_kind kind,
+                        double *tmp, wl_layer *l, uint64_t elem_offset)
+{
+    size_t row_len = cols * ns;
+    for (size_t r = 0; r < rows; r++) {
+        double *row = w + r * row_len;
+        for (size_t i = 0; i < row_len; i++)
+            if (!isfinite(row[i])) {
+                wl_metrics_set_nonfinite(l, elem_offset + r * row_len + i, row[i]);
+                return 1;
+            }
+        wl_dtype_scale(kind, row, row_len, WL_CONV_SCALE);
+        for (size_t c = 0; c < cols; c++)
+            for (size_t q = 0; q < ns; q++)
+                tmp[q * cols + c] = row[c * ns + q];
+        memcpy(row, tmp, row_len * sizeof *row);
+    }
+    return 0;
+}
+
+/* Builds the pooled spectrum of a dense (rank 2) or conv2d (rank 4, already scaled and in
+ * conv_prepare's slice order) tensor held in w and computes the layer's metrics. */
 static wl_status score_tensor(double *w, const int64_t *d, int rank, wl_layer *l,
                               const wl_options *opts, wl_err *err)
 {
@@ -195,8 +224,7 @@ static wl_status score_tensor(double *w, const int64_t *d, int rank, wl_layer *l
     wl_status st = WL_OK;
     double *evals = malloc((n ? n : 1) * sizeof *evals);
     double *sv = malloc((n ? n : 1) * sizeof *sv);
-    double *slice = rank == 4 ? malloc((rows * cols > 0 ? rows * cols : 1) * sizeof *slice) : NULL;
-    if (evals == NULL || sv == NULL || (rank == 4 && slice == NULL)) {
+    if (evals == NULL || sv == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory for the spectrum (%zu eigenvalues)", n);
         goto out;
     }
@@ -204,19 +232,11 @@ static wl_status score_tensor(double *w, const int64_t *d, int rank, wl_layer *l
     size_t kh = rank == 4 ? (size_t)d[2] : 1, kw = rank == 4 ? (size_t)d[3] : 1;
     for (size_t i = 0; i < kh && k > 0; i++) {
         for (size_t j = 0; j < kw; j++) {
-            double *m = w;
-            if (rank == 4) {
-                /* W[:, :, i, j] of the [out, in, kh, kw] kernel, row-major out x in. */
-                for (size_t r = 0; r < rows; r++)
-                    for (size_t c = 0; c < cols; c++)
-                        slice[r * cols + c] = w[((r * cols + c) * kh + i) * kw + j];
-                m = slice;
-            }
             double *ev = evals + (i * kw + j) * k, *sl_sv = sv + (i * kw + j) * k;
-            /* A conv slice is a copy; a dense matrix is the worker's buffer, needed after
-             * this only by --randomize. */
-            st = slice_spectrum(m, rank == 4 || !opts->randomize, rows, cols, ev, sl_sv, opts->fast,
-                                err);
+            /* Each slice is read once, from the worker's buffer; after this only --randomize
+             * reads the buffer again. */
+            st = slice_spectrum(w + (i * kw + j) * cols, !opts->randomize, rows, cols,
+                                cols * n_slices, ev, sl_sv, opts->fast, err);
             if (st != WL_OK)
                 goto out;
             double smax = sl_sv[k - 1], smin = sl_sv[0];
@@ -273,7 +293,6 @@ static wl_status score_tensor(double *w, const int64_t *d, int rank, wl_layer *l
 out:
     free(evals);
     free(sv);
-    free(slice);
     return st;
 }
 
@@ -331,16 +350,29 @@ wl_status wl_score_job(const wl_plan *m, const wl_job *jb, wl_layer *l, wl_wbuf 
             memmove(w + r * bc, w + r * sc + off, bc * sizeof *w);
     }
     double *blk = w + jb->elem_offset;
-    for (uint64_t i = 0; i < block; i++) {
-        if (!isfinite(blk[i])) {
-            wl_metrics_set_nonfinite(l, jb->elem_offset + i, blk[i]);
+    if (jb->mrank == 4) {
+        size_t cols = (size_t)jb->mdims[1], ns = (size_t)(jb->mdims[2] * jb->mdims[3]);
+        double *tmp = malloc((cols * ns > 0 ? cols * ns : 1) * sizeof *tmp);
+        if (tmp == NULL) {
+            st = WL_FAIL(err, WL_E_NOMEM, "out of memory for a kernel row (%zu values)", cols * ns);
             goto out;
         }
+        int nonfinite = conv_prepare(blk, (size_t)jb->mdims[0], cols, ns,
+                                     l->dequantized ? WL_SCALE_F64 : dt->scale, tmp, l,
+                                     jb->elem_offset);
+        free(tmp);
+        if (nonfinite)
+            goto out;
+    } else {
+        for (uint64_t i = 0; i < block; i++) {
+            if (!isfinite(blk[i])) {
+                wl_metrics_set_nonfinite(l, jb->elem_offset + i, blk[i]);
+                goto out;
+            }
+        }
     }
-    if (jb->mrank == 4)
-        wl_dtype_scale(l->dequantized ? WL_SCALE_F64 : dt->scale, blk, (size_t)block,
-                       WL_CONV_SCALE);
-    /* --cache: the key covers exactly the matrix scored and the settings (cache.h) */
+    /* --cache: the key covers exactly the matrix scored (a conv kernel in slice order) and the
+     * settings (cache.h) */
     uint8_t key[WL_CACHE_KEY_BYTES];
     wl_cache *cache = m->opts->keep_evals || m->opts->dist_test ? NULL : m->opts->cache;
     if (cache != NULL) {

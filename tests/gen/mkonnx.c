@@ -457,18 +457,30 @@ static void gen_no_layers(void)
     write_model("no_layers.onnx", model_new(g));
 }
 
-/* NaN in fc1 (flat index 17), +Inf in fc2 (flat index 5), fc3 finite. */
+/* NaN in fc1 (flat index 17), +Inf in fc2 (flat index 5), fc3 finite; a 16x8x3x3 conv with
+ * -Inf at flat index 300 (kernel row 4, input channel 1, tap 3) and NaN at 306 (channel 2,
+ * tap 0), which comes first in slice order: the stored-order index 300 is the one reported. */
 static void gen_nonfinite(void)
 {
     Onnx__GraphProto *g = graph_new("nonfinite");
     Onnx__TensorProto *a = raw_weight("fc1.weight", 32, 16, 301);
     Onnx__TensorProto *b = raw_weight("fc2.weight", 24, 12, 302);
-    float nan_v = NAN, inf_v = INFINITY;
+    float nan_v = NAN, inf_v = INFINITY, ninf_v = -INFINITY;
     memcpy(a->raw_data.data + 17 * 4, &nan_v, 4);
     memcpy(b->raw_data.data + 5 * 4, &inf_v, 4);
     graph_add_init(g, a);
     graph_add_init(g, b);
     graph_add_init(g, raw_weight("fc3.weight", 20, 10, 303));
+    int64_t kdims[4] = {16, 8, 3, 3};
+    rng_seed(304);
+    float *k = gauss_values(16 * 8 * 9, 1.0 / sqrt(72.0));
+    k[300] = ninf_v;
+    k[306] = nan_v;
+    graph_add_init(g, raw_f32_values("conv.weight", 4, kdims, k));
+    Onnx__NodeProto *c = node_new("conv", "Conv", "y");
+    node_add_input(c, "x");
+    node_add_input(c, "conv.weight");
+    graph_add_node(g, c);
     write_model("nonfinite.onnx", model_new(g));
 }
 

@@ -21,7 +21,7 @@ static void check_orientation(size_t rows, size_t cols)
     wl_err err;
     wl_err_clear(&err);
     assert_int_equal(wl_esd_gram(w, rows, cols, ev, &err), WL_OK);
-    assert_int_equal(wl_esd_svd(w, rows, cols, sv, &err), WL_OK);
+    assert_int_equal(wl_esd_svd(w, rows, cols, cols, sv, &err), WL_OK);
     double fro = 0.0, sum = 0.0;
     for (size_t i = 0; i < rows * cols; i++)
         fro += w[i] * w[i];
