@@ -5,6 +5,7 @@
 #include "weightlint.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #ifndef WL_VERSION
@@ -16,9 +17,20 @@ const char *wl_version(void)
     return WL_VERSION;
 }
 
+/* Made once: openblas_get_config() writes its answer into one static buffer (strcpy, then
+ * strcat) on every call, so two workers asking at once could read it half-written, and the
+ * cache key that holds it then named one layer twice (tests/unit/test_cache.c). */
+static char blas_info[256];
+static pthread_once_t blas_info_once = PTHREAD_ONCE_INIT;
+
+static void make_blas_info(void)
+{
+    snprintf(blas_info, sizeof blas_info, "%s (core %s)", openblas_get_config(),
+             openblas_get_corename());
+}
+
 const char *wl_blas_info(void)
 {
-    static _Thread_local char buf[256];
-    snprintf(buf, sizeof buf, "%s (core %s)", openblas_get_config(), openblas_get_corename());
-    return buf;
+    pthread_once(&blas_info_once, make_blas_info);
+    return blas_info;
 }

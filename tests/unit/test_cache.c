@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "wl_test.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,50 @@ static void test_key(void **state)
     o.seed = 43;
     wl_cache_key(&o, &l, dims, 2, w, 6, k);
     assert_memory_not_equal(kr, k, 32);
+}
+
+/* Two workers key their layers at the same time. OpenBLAS's openblas_get_config() builds its
+ * string in one static buffer with strcpy and strcat, so the BLAS provenance in the key once
+ * came out cut in one thread: the same layer under a second key, a cache miss and an entry
+ * the whole-model run never rewrote (tests/scripts/cache_concurrent.sh, about 1 run in 20). */
+typedef struct key_worker {
+    const uint8_t *want;
+    int mismatches;
+} key_worker;
+
+static void *key_repeatedly(void *arg)
+{
+    key_worker *kw = arg;
+    wl_options o;
+    wl_options_init(&o, WL_COMPAT_NONE);
+    wl_layer l = sample_layer();
+    double w[6] = {1, 2, 3, 4, 5, 6};
+    int64_t dims[2] = {2, 3};
+    for (int i = 0; i < 20000; i++) {
+        uint8_t k[32];
+        wl_cache_key(&o, &l, dims, 2, w, 6, k);
+        if (memcmp(k, kw->want, 32) != 0)
+            kw->mismatches++;
+    }
+    return NULL;
+}
+
+static void test_key_concurrent(void **state)
+{
+    (void)state;
+    wl_options o;
+    wl_options_init(&o, WL_COMPAT_NONE);
+    wl_layer l = sample_layer();
+    double w[6] = {1, 2, 3, 4, 5, 6};
+    int64_t dims[2] = {2, 3};
+    uint8_t want[32];
+    wl_cache_key(&o, &l, dims, 2, w, 6, want);
+    key_worker a = {want, 0}, b = {want, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, key_repeatedly, &a), 0);
+    key_repeatedly(&b);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(a.mismatches + b.mismatches, 0);
 }
 
 static void test_roundtrip(void **state)
@@ -303,6 +348,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_key),
+        cmocka_unit_test(test_key_concurrent),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_analyze_through_cache),
     };
