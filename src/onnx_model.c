@@ -680,27 +680,35 @@ void wl_payload_unmap(wl_payload *p)
 /* Widens n elements of src (inside the mapping [base, base + len)) chunk by chunk, releasing
  * each chunk's pages once it is consumed. */
 static void widen_released(const wl_dtype_info *dt, const uint8_t *src, size_t n, double *dst,
-                           const void *base, size_t len)
+                           const void *base, size_t len, const wl_widen_sink *sink)
 {
-    /* A whole number of bytes per chunk, also for packed sub-byte types. */
+    /* A whole number of bytes per chunk and per step (a multiple of 8 values), also for
+     * packed sub-byte types. */
     size_t per = WL_WIDEN_CHUNK_BYTES * 8 / dt->elem_bits;
+    size_t step = sink != NULL && sink->step > 0 && sink->step < per ? (sink->step + 7) & ~(size_t)7
+                                                                      : per;
     for (size_t i = 0; i < n; i += per) {
         size_t k = n - i < per ? n - i : per;
         const uint8_t *p = src + (size_t)wl_dtype_bytes(dt, i);
-        dt->raw_to_double(p, k, dst + i);
+        for (size_t j = 0; j < k; j += step) {
+            size_t kk = k - j < step ? k - j : step;
+            dt->raw_to_double(src + (size_t)wl_dtype_bytes(dt, i + j), kk, dst + i + j);
+            if (sink != NULL)
+                sink->fn(sink->ctx, dst, i + j + kk);
+        }
         wl_map_release_range(base, len, p, src + (size_t)wl_dtype_bytes(dt, i + k));
     }
 }
 
 static wl_status read_external(const wl_tensor *t, const wl_dtype_info *dt, double *dst,
-                               wl_err *err)
+                               const wl_widen_sink *sink, wl_err *err)
 {
     wl_payload p;
     wl_status st = map_external(t, wl_dtype_bytes(dt, t->n_elems), &p, err);
     if (st != WL_OK)
         return st;
     if (p.len > 0)
-        widen_released(dt, p.data, (size_t)t->n_elems, dst, p.map, p.map_len);
+        widen_released(dt, p.data, (size_t)t->n_elems, dst, p.map, p.map_len, sink);
     wl_payload_unmap(&p);
     return WL_OK;
 }
@@ -784,18 +792,27 @@ static wl_status read_typed(const wl_tensor *t, const wl_dtype_info *dt, double 
 
 wl_status wl_tensor_to_double(const wl_tensor *t, double *dst, wl_err *err)
 {
+    return wl_tensor_to_double_sink(t, dst, NULL, err);
+}
+
+wl_status wl_tensor_to_double_sink(const wl_tensor *t, double *dst, const wl_widen_sink *sink,
+                                   wl_err *err)
+{
     const wl_dtype_info *dt = wl_dtype_get(t->data_type);
     if (dt == NULL || dt->elem_bits == 0)
         return WL_FAIL(err, WL_E_INTERNAL, "data type %s is not numeric",
                        wl_dtype_name(t->data_type));
     if (t->is_external)
-        return read_external(t, dt, dst, err);
+        return read_external(t, dt, dst, sink, err);
     if (t->has_raw) {
         widen_released(dt, t->raw, (size_t)t->n_elems, dst, t->map ? t->map->data : NULL,
-                       t->map ? t->map->size : 0);
+                       t->map ? t->map->size : 0, sink);
         return WL_OK;
     }
-    return read_typed(t, dt, dst, err);
+    wl_status st = read_typed(t, dt, dst, err);
+    if (st == WL_OK && sink != NULL)
+        sink->fn(sink->ctx, dst, (size_t)t->n_elems);
+    return st;
 }
 
 void wl_onnx_release_pages(const wl_onnx_file *f)

@@ -97,6 +97,19 @@ void wl_tensor_clear(wl_tensor *t);
  * directory). */
 WL_NODISCARD wl_status wl_tensor_to_double(const wl_tensor *t, double *dst, wl_err *err);
 
+/* A consumer of widened values that wants them while they are still in cache: fn(ctx, dst, n)
+ * is called once dst[0..n) hold their values, for increasing n, at least every `step` values
+ * of raw and external data (typed fields: once, at the end). */
+typedef struct wl_widen_sink {
+    void (*fn)(void *ctx, double *dst, size_t n);
+    void *ctx;
+    size_t step;
+} wl_widen_sink;
+
+/* wl_tensor_to_double, feeding sink as it goes (NULL: the same as wl_tensor_to_double). */
+WL_NODISCARD wl_status wl_tensor_to_double_sink(const wl_tensor *t, double *dst,
+                                                const wl_widen_sink *sink, wl_err *err);
+
 /* Maps the stored bytes of a raw_data or external-data tensor read-only; p->data and p->len
  * describe them; release with wl_payload_unmap. Typed-field tensors give WL_E_INTERNAL. */
 typedef struct wl_payload {

@@ -27,6 +27,8 @@
  * (its absolute floor is ~eps64 * lambda_max), so the rank columns take them from dgesdd. */
 #define WL_GRAM_COND_LIMIT 1e-12
 #define WL_CONV_SCALE      0.70710678118654757 /* sqrt(1/2): conv2d_norm with pool=True (§3.3) */
+/* A conv kernel is prepared every this many widened values: 128 KB of doubles, in L2. */
+#define WL_PREPARE_STEP 16384
 
 /* WeightWatcher's N, M, rf for a rank-2 or rank-4 shape, including quirks A and B (§3.2). */
 void wl_ww_dimensions(const int64_t *d, int rank, wl_layer *l)
@@ -88,7 +90,7 @@ static wl_status slice_spectrum(double *w, int may_destroy, size_t rows, size_t 
 
 /* The randomized ESD (spec §8): element-wise shuffles of each slice, seeded per layer so that
  * the result does not depend on the order in which workers take layers. A conv kernel w is in
- * conv_prepare's slice order. */
+ * conv_prepare_rows' slice order. */
 static wl_status randomize_layer(const double *w, size_t rows, size_t cols, size_t kh, size_t kw,
                                  const double *evals, size_t n, wl_layer *l, const wl_options *opts,
                                  wl_err *err)
@@ -185,35 +187,58 @@ static wl_status dist_test_layer(const double *evals, size_t n, wl_layer *l, wl_
     return WL_OK;
 }
 
-/* A conv kernel, row-major [rows, cols, ns] (ns = kh*kw), one kernel row at a time while the
- * row is in cache: checked finite (the first non-finite value, in stored order, goes to l and 1
- * is returned), scaled by conv2d_norm in the precision of kind, and reordered in place through
- * tmp (cols*ns values) to [ns, cols]. Slice q, W[:, :, i, j], is then the rows x cols matrix
- * at w + q*cols with rows cols*ns apart, which dsyrk reads in place. One pass over the kernel
- * replaces three (check, scale, and a gathered copy per slice, each of which read every cache
- * line of the whole kernel: 7 % of ISNet's run; issue #13). */
-static int conv_prepare(double *w, size_t rows, size_t cols, size_t ns, wl_scale_kind kind,
-                        double *tmp, wl_layer *l, uint64_t elem_offset)
+/* A conv kernel being prepared for score_tensor, one kernel row at a time while the row is in
+ * cache: checked finite (the first non-finite value, in stored order, goes to l), scaled by
+ * conv2d_norm in the precision of kind, and reordered in place through tmp (one row) from
+ * [cols, ns] to [ns, cols] (ns = kh*kw). Slice q, W[:, :, i, j], is then the rows x cols matrix
+ * at w + q*cols with rows cols*ns apart, which dsyrk reads in place. One pass over the kernel,
+ * fed by the widening while its values are in cache, replaces four (widen, check, scale, and a
+ * gathered copy per slice, each of which read every cache line of the whole kernel; 7 % of
+ * ISNet's run, issue #13). */
+typedef struct conv_prep {
+    double *w; /* the kernel, row-major [rows, cols, ns] */
+    size_t rows, cols, ns, done;
+    wl_scale_kind kind;
+    double *tmp;
+    wl_layer *l;
+    uint64_t elem_offset; /* of w in the decoded tensor */
+    int nonfinite;
+} conv_prep;
+
+/* Prepares the rows [c->done, upto); stops at the first non-finite value. */
+static void conv_prepare_rows(conv_prep *c, size_t upto)
 {
-    size_t row_len = cols * ns;
-    for (size_t r = 0; r < rows; r++) {
-        double *row = w + r * row_len;
+    size_t row_len = c->cols * c->ns;
+    for (; c->done < upto && !c->nonfinite; c->done++) {
+        double *row = c->w + c->done * row_len;
         for (size_t i = 0; i < row_len; i++)
             if (!isfinite(row[i])) {
-                wl_metrics_set_nonfinite(l, elem_offset + r * row_len + i, row[i]);
-                return 1;
+                wl_metrics_set_nonfinite(c->l, c->elem_offset + c->done * row_len + i, row[i]);
+                c->nonfinite = 1;
+                return;
             }
-        wl_dtype_scale(kind, row, row_len, WL_CONV_SCALE);
-        for (size_t c = 0; c < cols; c++)
-            for (size_t q = 0; q < ns; q++)
-                tmp[q * cols + c] = row[c * ns + q];
-        memcpy(row, tmp, row_len * sizeof *row);
+        wl_dtype_scale(c->kind, row, row_len, WL_CONV_SCALE);
+        for (size_t q = 0; q < c->ns; q++)
+            for (size_t col = 0; col < c->cols; col++)
+                c->tmp[q * c->cols + col] = row[col * c->ns + q];
+        memcpy(row, c->tmp, row_len * sizeof *row);
     }
-    return 0;
+}
+
+/* wl_widen_sink: dst[0..n) of the decoded tensor are widened. */
+static void conv_prepare_widened(void *ctx, double *dst, size_t n)
+{
+    (void)dst;
+    conv_prep *c = ctx;
+    size_t row_len = c->cols * c->ns;
+    if (n > c->elem_offset && row_len > 0) {
+        size_t rows = (n - (size_t)c->elem_offset) / row_len;
+        conv_prepare_rows(c, rows < c->rows ? rows : c->rows);
+    }
 }
 
 /* Builds the pooled spectrum of a dense (rank 2) or conv2d (rank 4, already scaled and in
- * conv_prepare's slice order) tensor held in w and computes the layer's metrics. */
+ * conv_prepare_rows' slice order) tensor held in w and computes the layer's metrics. */
 static wl_status score_tensor(double *w, const int64_t *d, int rank, wl_layer *l,
                               const wl_options *opts, wl_err *err)
 {
@@ -315,13 +340,33 @@ wl_status wl_score_job(const wl_plan *m, const wl_job *jb, wl_layer *l, wl_wbuf 
     if (jb->mrank == 4)
         block *= (uint64_t)(jb->mdims[2] * jb->mdims[3]);
     wl_status st;
+    conv_prep prep = {0};
+    double *tmp = NULL;
     double *w = wbuf_get(buf, (size_t)(jb->n_decoded ? jb->n_decoded : 1));
     if (w == NULL) {
         st = WL_FAIL(err, WL_E_NOMEM, "out of memory for %llu values",
                      (unsigned long long)jb->n_decoded);
         goto out;
     }
-    st = wl_dq_decode(&m->set, &jb->dq, t, w, err);
+    if (jb->mrank == 4) {
+        size_t cols = (size_t)jb->mdims[1], ns = (size_t)(jb->mdims[2] * jb->mdims[3]);
+        tmp = malloc((cols * ns > 0 ? cols * ns : 1) * sizeof *tmp);
+        if (tmp == NULL) {
+            st = WL_FAIL(err, WL_E_NOMEM, "out of memory for a kernel row (%zu values)", cols * ns);
+            goto out;
+        }
+        prep = (conv_prep){.w = w + jb->elem_offset, .rows = (size_t)jb->mdims[0], .cols = cols,
+                           .ns = ns, .kind = dt->scale, .tmp = tmp, .l = l,
+                           .elem_offset = jb->elem_offset};
+    }
+    /* A plain conv kernel is prepared as it is widened; a dequantized, permuted (OHWI) or
+     * column-block one once its decode is complete. */
+    if (jb->mrank == 4 && jb->dq.kind == WL_DQ_NONE && !jb->ohwi && jb->src_cols == 0) {
+        wl_widen_sink sink = {conv_prepare_widened, &prep, WL_PREPARE_STEP};
+        st = wl_tensor_to_double_sink(t, w, &sink, err);
+    } else {
+        st = wl_dq_decode(&m->set, &jb->dq, t, w, err);
+    }
     wl_tensor_release_pages(t);
     if (st != WL_OK)
         goto out;
@@ -329,8 +374,8 @@ wl_status wl_score_job(const wl_plan *m, const wl_job *jb, wl_layer *l, wl_wbuf 
     if (jb->ohwi) {
         size_t o = (size_t)jb->mdims[0], c = (size_t)jb->mdims[1], kh = (size_t)jb->mdims[2],
                kw = (size_t)jb->mdims[3];
-        double *tmp = malloc(o * c * kh * kw * sizeof *tmp);
-        if (tmp == NULL) {
+        double *perm = malloc(o * c * kh * kw * sizeof *perm);
+        if (perm == NULL) {
             st = WL_FAIL(err, WL_E_NOMEM, "out of memory for the permuted kernel");
             goto out;
         }
@@ -338,9 +383,9 @@ wl_status wl_score_job(const wl_plan *m, const wl_job *jb, wl_layer *l, wl_wbuf 
             for (size_t i = 0; i < kh; i++)
                 for (size_t j = 0; j < kw; j++)
                     for (size_t b = 0; b < c; b++)
-                        tmp[((a * c + b) * kh + i) * kw + j] = w[((a * kh + i) * kw + j) * c + b];
-        memcpy(w, tmp, o * c * kh * kw * sizeof *w);
-        free(tmp);
+                        perm[((a * c + b) * kh + i) * kw + j] = w[((a * kh + i) * kw + j) * c + b];
+        memcpy(w, perm, o * c * kh * kw * sizeof *w);
+        free(perm);
     }
     if (jb->src_cols > 0) {
         /* A column block: pack its rows to the front (each destination is at or before its
@@ -351,17 +396,9 @@ wl_status wl_score_job(const wl_plan *m, const wl_job *jb, wl_layer *l, wl_wbuf 
     }
     double *blk = w + jb->elem_offset;
     if (jb->mrank == 4) {
-        size_t cols = (size_t)jb->mdims[1], ns = (size_t)(jb->mdims[2] * jb->mdims[3]);
-        double *tmp = malloc((cols * ns > 0 ? cols * ns : 1) * sizeof *tmp);
-        if (tmp == NULL) {
-            st = WL_FAIL(err, WL_E_NOMEM, "out of memory for a kernel row (%zu values)", cols * ns);
-            goto out;
-        }
-        int nonfinite = conv_prepare(blk, (size_t)jb->mdims[0], cols, ns,
-                                     l->dequantized ? WL_SCALE_F64 : dt->scale, tmp, l,
-                                     jb->elem_offset);
-        free(tmp);
-        if (nonfinite)
+        prep.kind = l->dequantized ? WL_SCALE_F64 : dt->scale;
+        conv_prepare_rows(&prep, prep.rows); /* the rows the widening did not feed */
+        if (prep.nonfinite)
             goto out;
     } else {
         for (uint64_t i = 0; i < block; i++) {
@@ -384,6 +421,7 @@ wl_status wl_score_job(const wl_plan *m, const wl_job *jb, wl_layer *l, wl_wbuf 
     if (st == WL_OK && cache != NULL)
         wl_cache_store(cache, key, l);
 out:
+    free(tmp);
     if (st != WL_OK)
         wl_err_wrap(err, "tensor '%s'", l->name);
     return st;

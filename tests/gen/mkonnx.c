@@ -457,9 +457,12 @@ static void gen_no_layers(void)
     write_model("no_layers.onnx", model_new(g));
 }
 
-/* NaN in fc1 (flat index 17), +Inf in fc2 (flat index 5), fc3 finite; a 16x8x3x3 conv with
- * -Inf at flat index 300 (kernel row 4, input channel 1, tap 3) and NaN at 306 (channel 2,
- * tap 0), which comes first in slice order: the stored-order index 300 is the one reported. */
+/* NaN in fc1 (flat index 17), +Inf in fc2 (flat index 5), fc3 finite; and two 64x32x3x3 convs
+ * (18,432 values: the widening feeds the kernel's preparation in 16,384-value steps), each with
+ * -Inf before a NaN that comes first in slice order (channel c, tap q is c*9 + q within a kernel
+ * row), so the stored-order index is the one reported: conv.weight at 300 (kernel row 1,
+ * channel 1, tap 3; NaN at 306, channel 2, tap 0), prepared while widening; conv2.weight at
+ * 17,000 (row 59, channel 0, tap 8; NaN at 17,001), prepared after the last step. */
 static void gen_nonfinite(void)
 {
     Onnx__GraphProto *g = graph_new("nonfinite");
@@ -471,16 +474,20 @@ static void gen_nonfinite(void)
     graph_add_init(g, a);
     graph_add_init(g, b);
     graph_add_init(g, raw_weight("fc3.weight", 20, 10, 303));
-    int64_t kdims[4] = {16, 8, 3, 3};
-    rng_seed(304);
-    float *k = gauss_values(16 * 8 * 9, 1.0 / sqrt(72.0));
-    k[300] = ninf_v;
-    k[306] = nan_v;
-    graph_add_init(g, raw_f32_values("conv.weight", 4, kdims, k));
-    Onnx__NodeProto *c = node_new("conv", "Conv", "y");
-    node_add_input(c, "x");
-    node_add_input(c, "conv.weight");
-    graph_add_node(g, c);
+    const char *names[2] = {"conv.weight", "conv2.weight"};
+    const size_t at[2] = {300, 17000};
+    for (int i = 0; i < 2; i++) {
+        int64_t kdims[4] = {64, 32, 3, 3};
+        rng_seed(304 + (uint64_t)i);
+        float *k = gauss_values(64 * 32 * 9, 1.0 / sqrt(288.0));
+        k[at[i]] = ninf_v;
+        k[at[i] + (i == 0 ? 6 : 1)] = nan_v;
+        graph_add_init(g, raw_f32_values(names[i], 4, kdims, k));
+        Onnx__NodeProto *c = node_new(names[i], "Conv", i == 0 ? "y" : "y2");
+        node_add_input(c, "x");
+        node_add_input(c, names[i]);
+        graph_add_node(g, c);
+    }
     write_model("nonfinite.onnx", model_new(g));
 }
 
