@@ -110,6 +110,17 @@ static void rm_rf(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The key of sample_layer() over a 2 x 3 matrix with the default options. */
+static void sample_key(uint8_t key[32])
+{
+    wl_options o;
+    wl_options_init(&o, WL_COMPAT_NONE);
+    wl_layer l = sample_layer();
+    double w[6] = {1, 2, 3, 4, 5, 6};
+    int64_t dims[2] = {2, 3};
+    wl_cache_key(&o, &l, dims, 2, w, 6, key);
+}
+
 static void test_key(void **state)
 {
     (void)state;
@@ -119,7 +130,7 @@ static void test_key(void **state)
     double w[6] = {1, 2, 3, 4, 5, 6};
     int64_t dims[2] = {2, 3};
     uint8_t k0[32], k[32];
-    wl_cache_key(&o, &l, dims, 2, w, 6, k0);
+    sample_key(k0);
     wl_cache_key(&o, &l, dims, 2, w, 6, k);
     assert_memory_equal(k0, k, 32);
     w[5] = 6.000000000000001; /* one ulp-ish change in one weight */
@@ -159,14 +170,9 @@ typedef struct key_worker {
 static void *key_repeatedly(void *arg)
 {
     key_worker *kw = arg;
-    wl_options o;
-    wl_options_init(&o, WL_COMPAT_NONE);
-    wl_layer l = sample_layer();
-    double w[6] = {1, 2, 3, 4, 5, 6};
-    int64_t dims[2] = {2, 3};
     for (int i = 0; i < 20000; i++) {
         uint8_t k[32];
-        wl_cache_key(&o, &l, dims, 2, w, 6, k);
+        sample_key(k);
         if (memcmp(k, kw->want, 32) != 0)
             kw->mismatches++;
     }
@@ -176,13 +182,8 @@ static void *key_repeatedly(void *arg)
 static void test_key_concurrent(void **state)
 {
     (void)state;
-    wl_options o;
-    wl_options_init(&o, WL_COMPAT_NONE);
-    wl_layer l = sample_layer();
-    double w[6] = {1, 2, 3, 4, 5, 6};
-    int64_t dims[2] = {2, 3};
     uint8_t want[32];
-    wl_cache_key(&o, &l, dims, 2, w, 6, want);
+    sample_key(want);
     key_worker a = {want, 0}, b = {want, 0};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, key_repeatedly, &a), 0);
