@@ -586,11 +586,15 @@ static wl_status parse_ignores(loader *L, yaml_node_t *n, wl_rules *r)
     return WL_OK;
 }
 
-/* Flattens the reserved compare: section into key paths and scalar values. */
+/* Flattens the reserved compare: section into key paths and scalar values. A path longer than
+ * its buffer is refused: cut short, two keys could become one (fuzz_rules found a
+ * --print-config that no longer loaded). */
+#define WL_RULES_MAX_KEY_PATH 511
+
 static wl_status flatten(loader *L, yaml_node_t *n, const char *prefix, wl_rules *r)
 {
     wl_status st;
-    char key[512];
+    char key[WL_RULES_MAX_KEY_PATH + 1];
     if (n->type == YAML_SCALAR_NODE) {
         if ((st = grow((void **)&r->compare, r->n_compare, sizeof *r->compare, L->err)))
             return st;
@@ -605,7 +609,9 @@ static wl_status flatten(loader *L, yaml_node_t *n, const char *prefix, wl_rules
         size_t i = 0;
         for (yaml_node_item_t *it = n->data.sequence.items.start;
              it < n->data.sequence.items.top; it++, i++) {
-            snprintf(key, sizeof key, "%s[%zu]", prefix, i);
+            if ((size_t)snprintf(key, sizeof key, "%s[%zu]", prefix, i) >= sizeof key)
+                return fail_at(L, n, "compare: key path longer than %d bytes",
+                               WL_RULES_MAX_KEY_PATH);
             if ((st = flatten(L, node_at(L, *it), key, r)))
                 return st;
         }
@@ -614,8 +620,10 @@ static wl_status flatten(loader *L, yaml_node_t *n, const char *prefix, wl_rules
     if ((st = check_duplicates(L, n)))
         return st;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "",
-                 scalar(node_at(L, p->key)));
+        if ((size_t)snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "",
+                             scalar(node_at(L, p->key))) >= sizeof key)
+            return fail_at(L, node_at(L, p->key), "compare: key path longer than %d bytes",
+                           WL_RULES_MAX_KEY_PATH);
         if ((st = flatten(L, node_at(L, p->value), key, r)))
             return st;
     }

@@ -58,6 +58,7 @@ static const err_case err_cases[] = {
     {"err-bad-phase.yaml", "4:28", "phases: expected a phase ("},
     {"err-version.yaml", "1:10", "version: 2 is not supported (expected 1)"},
     {"err-count.yaml", "3:15", "min_tail: 2.5 is not a count"},
+    {"err-key-path.yaml", "5:5", "compare: key path longer than 511 bytes"},
 };
 
 static void test_load_errors(void **state)
