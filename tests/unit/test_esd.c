@@ -1,7 +1,7 @@
 /*
  * test_esd.c — eigenvalues of WᵀW: agreement of the Gram route with dgesdd in both
  * orientations, invariants (non-negative, ascending, sum = squared Frobenius norm), and the
- * Marchenko–Pastur bulk of a Gaussian matrix.
+ * Marchenko–Pastur bulk of a Gaussian matrix, and a matrix read in place with a row stride.
  */
 #include "wl_test.h"
 
@@ -48,6 +48,53 @@ static void test_gram_matches_svd_wide(void **state)
 {
     (void)state;
     check_orientation(45, 120);
+}
+
+/* A matrix read in place from inside a wider buffer (rows ld values apart, as score.c reads a
+ * conv slice) has the same eigenvalues and singular values, to the bit, as its dense copy; the
+ * values around it are never read and never written. */
+static void check_strided(size_t rows, size_t cols)
+{
+    size_t ld = 3 * cols + 5, off = cols + 2, k = rows < cols ? rows : cols;
+    wl_test_rng r = {rows * 7 + cols};
+    double *dense = malloc(rows * cols * sizeof *dense);
+    double *wide = malloc(rows * ld * sizeof *wide), *keep = malloc(rows * ld * sizeof *keep);
+    wl_test_fill_gauss(&r, wide, rows, ld, 1.0);
+    memcpy(keep, wide, rows * ld * sizeof *wide);
+    for (size_t i = 0; i < rows; i++)
+        memcpy(dense + i * cols, wide + i * ld + off, cols * sizeof *dense);
+    double *ev = malloc(k * sizeof *ev), *ev_ld = malloc(k * sizeof *ev);
+    double *sv = malloc(k * sizeof *sv), *sv_ld = malloc(k * sizeof *sv);
+    wl_err err;
+    wl_err_clear(&err);
+    assert_int_equal(wl_esd_gram(dense, rows, cols, ev, &err), WL_OK);
+    assert_int_equal(wl_esd_gram_ld(wide + off, rows, cols, ld, ev_ld, &err), WL_OK);
+    assert_memory_equal(ev, ev_ld, k * sizeof *ev);
+    assert_int_equal(wl_esd_svd(dense, rows, cols, cols, sv, &err), WL_OK);
+    assert_int_equal(wl_esd_svd(wide + off, rows, cols, ld, sv_ld, &err), WL_OK);
+    assert_memory_equal(sv, sv_ld, k * sizeof *sv);
+    assert_memory_equal(wide, keep, rows * ld * sizeof *wide);
+    /* in place: only the matrix's own values may change */
+    assert_int_equal(wl_esd_svd_inplace(wide + off, rows, cols, ld, sv_ld, &err), WL_OK);
+    assert_memory_equal(sv, sv_ld, k * sizeof *sv);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < ld; j++)
+            if (j < off || j >= off + cols)
+                assert_true(wide[i * ld + j] == keep[i * ld + j]);
+    free(dense);
+    free(wide);
+    free(keep);
+    free(ev);
+    free(ev_ld);
+    free(sv);
+    free(sv_ld);
+}
+
+static void test_strided_matches_dense(void **state)
+{
+    (void)state;
+    check_strided(60, 24);
+    check_strided(24, 60);
 }
 
 static void test_gaussian_bulk_is_marchenko_pastur(void **state)
@@ -113,6 +160,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gram_matches_svd_tall),
         cmocka_unit_test(test_gram_matches_svd_wide),
+        cmocka_unit_test(test_strided_matches_dense),
         cmocka_unit_test(test_gaussian_bulk_is_marchenko_pastur),
         cmocka_unit_test(test_low_rank_has_zero_mass),
         cmocka_unit_test(test_gram_overflow_is_numeric),
