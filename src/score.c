@@ -356,7 +356,8 @@ wl_status wl_score_job(const wl_plan *m, const wl_job *jb, wl_layer *l, wl_wbuf 
             goto out;
         }
         prep = (conv_prep){.w = w + jb->elem_offset, .rows = (size_t)jb->mdims[0], .cols = cols,
-                           .ns = ns, .kind = dt->scale, .tmp = tmp, .l = l,
+                           .ns = ns, .tmp = tmp, .l = l,
+                           .kind = jb->dq.kind != WL_DQ_NONE ? WL_SCALE_F64 : dt->scale,
                            .elem_offset = jb->elem_offset};
     }
     /* A plain conv kernel is prepared as it is widened; a dequantized, permuted (OHWI) or
@@ -396,7 +397,6 @@ wl_status wl_score_job(const wl_plan *m, const wl_job *jb, wl_layer *l, wl_wbuf 
     }
     double *blk = w + jb->elem_offset;
     if (jb->mrank == 4) {
-        prep.kind = l->dequantized ? WL_SCALE_F64 : dt->scale;
         conv_prepare_rows(&prep, prep.rows); /* the rows the widening did not feed */
         if (prep.nonfinite)
             goto out;
