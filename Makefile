@@ -30,7 +30,7 @@ MODE_dev     = -O1 -g -Werror
 MODE_asan    = -O1 -g -Werror -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=all
 MODE_release = -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
-PKGS = libprotobuf-c yaml-0.1 lapacke openblas jansson
+PKGS = libprotobuf-c yaml-0.1 lapacke openblas jansson nettle
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) gsl 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -100,7 +100,7 @@ MEM_FAILS=()
 SHARD_ROWS=()
 bench_shards() {
     local label=$1 model=$2 shapes=$3 runs=$4 n k r t0 t1 pids cpu rss wall mwall ident threads
-    local bwall bcpu bmerge peak floor fcpu line f c
+    local bwall bcpu bmerge peak floor fcpu line f c bound_kb verdict
     for n in 1 2 4; do
         threads=$((n == 1 ? 2 : 1))
         bwall="" bcpu="" bmerge="" peak=0 floor="" fcpu=""
@@ -135,10 +135,17 @@ bench_shards() {
         [ "$n" = 1 ] && cp "$OUT/merged.json" "$OUT/single.json"
         ident=yes
         cmp -s "$OUT/single.json" "$OUT/merged.json" || ident=**NO**
-        SHARD_ROWS+=("$(printf '| %s | %d | %d | %.3f s | %.3f s | %.2f | %.2f s | %.2f s | %.2f | %.3f s | %s MB | %s |' \
+        # A shard is an analyze run: the same memory bound holds for each process.
+        bound_kb=$(awk -v b="$(largest_f64 "$shapes")" 'BEGIN { printf "%.0f", 65536 + 3 * b / 1024 }')
+        verdict=PASS
+        if [ "$peak" -gt "$bound_kb" ]; then
+            verdict="**FAIL**"
+            MEM_FAILS+=("$label shards=$n: peak RSS $((peak / 1024)) MB > bound $((bound_kb / 1024)) MB")
+        fi
+        SHARD_ROWS+=("$(printf '| %s | %d | %d | %.3f s | %.3f s | %.2f | %.2f s | %.2f s | %.2f | %.3f s | %s MB | %s MB | %s | %s |' \
             "$label" "$n" "$runs" "$bwall" "$floor" "$(awk -v a="$bwall" -v b="$floor" 'BEGIN { print a / b }')" \
             "$bcpu" "$fcpu" "$(awk -v a="$bcpu" -v b="$fcpu" 'BEGIN { print a / b }')" "$bmerge" \
-            "$((peak / 1024))" "$ident")")
+            "$((peak / 1024))" "$((bound_kb / 1024))" "$verdict" "$ident")")
         echo "${SHARD_ROWS[-1]}" >&2
     done
 }
@@ -245,8 +252,8 @@ done
         echo "analyze --shard K/N as N concurrent processes on this machine, then merge, against"
         echo "the floor of the whole model (2 workers); cpu: summed over the N processes:"
         echo
-        echo "| model | shards | runs | wall | floor | wall/floor | cpu (sum) | floor cpu | cpu/floor | merge | peak RSS (one shard) | merged = one run |"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+        echo "| model | shards | runs | wall | floor | wall/floor | cpu (sum) | floor cpu | cpu/floor | merge | peak RSS (one shard) | bound | memory | merged = one run |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         printf '%s\n' "${SHARD_ROWS[@]}"
     fi
 } | tee "$OUT/results.md"

@@ -11,6 +11,7 @@ PKGS=(
   libyaml-dev                       # rules files
   libgsl-dev                        # special functions and quadrature of the distribution tests
   libjansson-dev                    # reading analysis JSON back (merge; check/compare/report inputs)
+  nettle-dev                        # SHA-256 (SHA-NI): the result cache's keys, the model hash of --shard
   libcmocka-dev                     # unit tests
   python3 python3-jsonschema        # conformance replay, SARIF schema validation
   python3-yaml                      # tests/scripts/recipes.sh reads the Kubernetes manifest
@@ -23,7 +24,7 @@ PKGS=(
 # action.yml; python3 parses the reports in ci/action-entry.sh), not the test suite's packages.
 if [ "${WL_DEPS:-all}" = build ]; then
   PKGS=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev
-        libopenblas-dev liblapacke-dev libyaml-dev libgsl-dev libjansson-dev python3 git)
+        libopenblas-dev liblapacke-dev libyaml-dev libgsl-dev libjansson-dev nettle-dev python3 git)
 fi
 # node + npm (make test-ort fetches onnxruntime-node, make test-real-models the model set):
 # Debian's packages only when no node/npm is on the PATH (a NodeSource node bundles its npm).

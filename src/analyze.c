@@ -11,6 +11,7 @@
 #include "layer_select.h"
 
 #include "cache.h"
+#include "mapfile.h"
 #include "wl_err.h"
 
 #include <math.h>
@@ -18,21 +19,75 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-/* SHA-256 of the model's files (a sharded checkpoint's shards in order), in hex: what `merge`
- * checks its parts against. */
-static void model_hash(const model_ctx *m, char hex[65])
+/* An external-data location and the first tensor (in file order) that names it. */
+typedef struct ext_use {
+    const char *location, *tensor;
+    size_t index;
+} ext_use;
+
+static int cmp_ext_use(const void *a, const void *b)
 {
-    wl_sha256 h;
-    uint8_t d[32];
-    wl_sha256_init(&h);
-    if (m->f != NULL)
-        wl_sha256_update(&h, m->f->map->data, m->f->map->size);
+    const ext_use *x = a, *y = b;
+    int c = strcmp(x->location, y->location);
+    return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Hashes the external-data file at location (relative to the graph file's folder, contained as
+ * the reader contains it): its name, then its bytes. An empty file hashes as its name alone. */
+static wl_status hash_external_file(const wl_mapfile *graph, const char *location,
+                                    struct sha256_ctx *h, wl_err *err)
+{
+    char *real = NULL;
+    wl_mapfile *ext = NULL;
+    wl_status st = wl_path_contain(graph->dir, location, "external_data location",
+                                   "the model's folder", &real, err);
+    sha256_update(h, strlen(location) + 1, (const uint8_t *)location);
+    struct stat sb;
+    if (st == WL_OK && (stat(real, &sb) != 0 || sb.st_size > 0))
+        st = wl_mapfile_open(real, "an external-data file", &ext, err);
+    if (st == WL_OK)
+        wl_mapfile_hash(ext, h);
+    wl_mapfile_close(ext);
+    free(real);
+    return st;
+}
+
+/* SHA-256 of the model's files, in hex: what `merge` checks its parts against. For an ONNX model,
+ * the graph file, then every external-data file its tensors name, once each, in name order (the
+ * weights of an external-data model live there: hashing the graph alone let parts of two
+ * different weight files merge); for a checkpoint, its files in the index's order. */
+static wl_status model_hash(const model_ctx *m, char hex[65], wl_err *err)
+{
+    struct sha256_ctx h;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    wl_status st = WL_OK;
+    sha256_init(&h);
+    if (m->f != NULL) {
+        wl_mapfile_hash(m->f->map, &h);
+        ext_use *use = calloc(m->n > 0 ? m->n : 1, sizeof *use);
+        size_t n_use = 0;
+        if (use == NULL)
+            return WL_FAIL(err, WL_E_NOMEM, "out of memory hashing the model's files");
+        for (size_t i = 0; i < m->n; i++)
+            if (m->hdrs[i].is_external)
+                use[n_use++] = (ext_use){m->hdrs[i].ext_location, wl_select_name(m, i), i};
+        qsort(use, n_use, sizeof *use, cmp_ext_use);
+        for (size_t i = 0; st == WL_OK && i < n_use; i++)
+            if (i == 0 || strcmp(use[i].location, use[i - 1].location) != 0) {
+                st = hash_external_file(m->f->map, use[i].location, &h, err);
+                if (st != WL_OK)
+                    wl_err_wrap(err, "tensor '%s'", use[i].tensor);
+            }
+        free(use);
+    }
     for (size_t i = 0; m->ckpt != NULL && i < m->ckpt->n_files; i++)
-        wl_sha256_update(&h, m->ckpt->files[i]->data, m->ckpt->files[i]->size);
-    wl_sha256_final(&h, d);
-    for (int i = 0; i < 32; i++)
+        wl_mapfile_hash(m->ckpt->files[i], &h);
+    sha256_digest(&h, sizeof d, d);
+    for (size_t i = 0; i < sizeof d; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return st;
 }
 
 /* Mean that skips NaN and lets +-inf propagate (pandas mean, as get_summary()). */
@@ -209,7 +264,8 @@ wl_status wl_analyze_file(const char *path, const wl_options *opts_in, wl_analys
             st = wl_shard_assign(&m.jobs, &m.layers, opts_in, a, err);
         a->shard_index = opts_in->shard_index;
         a->shard_count = opts_in->shard_count;
-        model_hash(&m, a->model_sha256);
+        if (st == WL_OK)
+            st = model_hash(&m, a->model_sha256, err);
     }
     if (st == WL_OK) {
         /* what the pool and the scoring see: tensor headers and jobs, no file format */

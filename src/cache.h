@@ -1,6 +1,6 @@
 /*
  * cache.h — the per-layer result cache behind `--cache DIR` (public entry points wl_cache_open,
- * wl_cache_close, wl_cache_get_stats in weightlint.h), and the SHA-256 it keys on.
+ * wl_cache_close, wl_cache_get_stats in weightlint.h).
  *
  * A layer's metrics are a pure function of the matrix that is scored (the widened, dequantized
  * and, for conv kernels, scaled doubles), its dims, WeightWatcher's N/M/rf, the analysis
@@ -16,25 +16,14 @@
 
 #include "weightlint.h"
 
+#include <nettle/sha2.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define WL_CACHE_KEY_BYTES 32          /* SHA-256 */
+#define WL_CACHE_KEY_BYTES SHA256_DIGEST_SIZE
 #define WL_CACHE_FORMAT    3           /* bump when the entry layout or key changes (3: "end") */
 #define WL_CACHE_MAX_ENTRY (64u << 10) /* an entry is ~1.5 KB of text; larger is corrupt */
-
-/* ---- SHA-256 (FIPS 180-4) ---- */
-typedef struct wl_sha256 {
-    uint32_t h[8];
-    uint64_t n_bytes;  /* total bytes hashed so far */
-    uint8_t block[64]; /* pending partial block */
-    size_t n_block;    /* bytes in block */
-} wl_sha256;
-
-void wl_sha256_init(wl_sha256 *s);
-void wl_sha256_update(wl_sha256 *s, const void *data, size_t len);
-/* Writes the 32-byte digest to out; s must be re-initialised before reuse. */
-void wl_sha256_final(wl_sha256 *s, uint8_t out[32]);
 
 /* ---- used by analyze.c ---- */
 

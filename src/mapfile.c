@@ -129,6 +129,15 @@ void wl_mapfile_release_all(const wl_mapfile *m)
         wl_map_release_range(m->data, m->size, m->data, m->data + m->size);
 }
 
+void wl_mapfile_hash(const wl_mapfile *m, struct sha256_ctx *h)
+{
+    for (size_t off = 0; m != NULL && off < m->size; off += WL_MAPFILE_HASH_CHUNK) {
+        size_t k = m->size - off < WL_MAPFILE_HASH_CHUNK ? m->size - off : WL_MAPFILE_HASH_CHUNK;
+        sha256_update(h, k, m->data + off);
+        wl_mapfile_release(m, m->data + off, m->data + off + k);
+    }
+}
+
 wl_status wl_path_contain(const char *dir, const char *location, const char *what,
                           const char *folder, char **out, wl_err *err)
 {

@@ -9,6 +9,7 @@
 
 #include "weightlint.h"
 
+#include <nettle/sha2.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,13 @@ void wl_mapfile_release_all(const wl_mapfile *m);
 
 /* The same for a mapping given by its base and length (external-data mappings). */
 void wl_map_release_range(const void *base, size_t len, const void *lo, const void *hi);
+
+/* Feeds the whole file to h, WL_MAPFILE_HASH_CHUNK bytes at a time, giving each chunk's pages
+ * back once hashed: hashing a model adds at most one chunk to resident memory, whatever its size
+ * (issue #13's bound; `analyze --shard` of a 1 GB model otherwise ends with the whole file
+ * resident). m may be NULL. */
+#define WL_MAPFILE_HASH_CHUNK ((size_t)4 << 20)
+void wl_mapfile_hash(const wl_mapfile *m, struct sha256_ctx *h);
 
 /* The directory of path ("." for a bare name, "/" for "/m.onnx"), malloc'd; NULL when out of
  * memory. */

@@ -23,7 +23,7 @@ shard_run() { # shard_run N MODEL [analyze options...]: parts in $tmp/p<K>.json,
 checked=0
 for m in examples/fashion_mlp_trained.onnx tests/conformance/models/conv.onnx \
          tests/conformance/models/nan.onnx tests/conformance/models/degenerate.onnx \
-         tests/conformance/models/heavy.onnx "$tmp/gen/good_mlp.onnx"; do
+         tests/conformance/models/heavy.onnx "$tmp/gen/good_mlp.onnx" "$tmp/gen/ext_good.onnx"; do
     for opts in "" "--compat ww" "--randomize --seed 7"; do
         # shellcheck disable=SC2086
         "$WL" analyze --no-progress -f json $opts "$m" -o "$tmp/single.json"
@@ -73,6 +73,26 @@ shard_run 3 "$tmp/h.onnx"
 cp tests/conformance/models/mlp3.onnx "$tmp/h.onnx"
 "$WL" analyze --no-progress -f json --shard 1/3 "$tmp/h.onnx" -o "$tmp/p1.json"
 refuse "analyzed different files named '$tmp/h.onnx'" "$tmp/p0.json" "$tmp/p1.json" "$tmp/p2.json"
+# An external-data model's weights are in its .data file: the same graph file with other
+# weights is another model (the hash once covered the graph file alone, and this merged).
+mkdir "$tmp/x"
+cp "$tmp/gen/ext_good.onnx" "$tmp/gen/ext_good.data" "$tmp/x/"
+shard_run 2 "$tmp/x/ext_good.onnx"
+cp "$tmp/p0.json" "$tmp/x0.json"
+python3 - "$tmp/x/ext_good.data" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[64] ^= 0x01  # one low mantissa bit of one weight
+open(sys.argv[1], "wb").write(b)
+PY
+"$WL" analyze --no-progress -f json --shard 1/2 "$tmp/x/ext_good.onnx" -o "$tmp/x1.json"
+refuse "analyzed different files named '$tmp/x/ext_good.onnx'" "$tmp/x0.json" "$tmp/x1.json"
+rc=0 # a shard hashes the external files before it scores: a missing one is named, exit 3
+"$WL" analyze --no-progress -f json --shard 0/2 "$tmp/gen/ext_missing.onnx" -o "$tmp/x2.json" \
+    2>"$tmp/err" || rc=$?
+[ "$rc" -eq 3 ] && [ ! -e "$tmp/x2.json" ] &&
+    grep -qF "tensor 'fc2.weight': file '$tmp/gen/missing.data'" "$tmp/err" ||
+    { echo "shard of ext_missing.onnx: exit $rc"; cat "$tmp/err"; exit 1; }
 shard_run 3 "$m"
 sed 's/"weightlint_version": "[^"]*"/"weightlint_version": "0.0.0-other"/' "$tmp/keep1.json" >"$tmp/p1.json"
 refuse "was written by weightlint 0.0.0-other" "$tmp/p0.json" "$tmp/p1.json" "$tmp/p2.json"

@@ -1,11 +1,13 @@
 /*
- * test_cache.c — unit tests of src/cache.c: SHA-256 against the FIPS 180-4 / NIST example
- * vectors (one-shot and split at every boundary), the key's sensitivity to each input, the
+ * test_cache.c — unit tests of src/cache.c and of the hashing it shares with `--shard`: a mapped
+ * file hashed chunk by chunk against Python's hashlib, with its pages given back; the key's
+ * sensitivity to each input, the
  * entry round trip (bit-exact, non-finite values included), corrupt and foreign entries as
  * misses, an unusable directory as an error, and a real model analyzed twice through the
  * cache with bit-identical rows.
  */
 #include "cache.h"
+#include "mapfile.h"
 #include "wl_test.h"
 
 #include <pthread.h>
@@ -20,53 +22,56 @@ static void hexstr(const uint8_t *d, char *out)
         sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-static void sha_of(const void *p, size_t n, char out[65])
+/* Resident pages of this process (/proc/self/statm's second field). */
+static long resident_pages(void)
 {
-    wl_sha256 s;
-    uint8_t d[32];
-    wl_sha256_init(&s);
-    wl_sha256_update(&s, p, n);
-    wl_sha256_final(&s, d);
-    hexstr(d, out);
+    long size = 0, resident = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+            resident = -1;
+        fclose(f);
+    }
+    return resident;
 }
 
-static void test_sha256_vectors(void **state)
+/* wl_mapfile_hash over a 40 MiB + 4,321-byte file (ten chunks and a partial one) gives the
+ * digest Python's hashlib gives for the same bytes, and leaves at most about one chunk of the
+ * file resident: the pages of each hashed chunk are given back (issue #13's memory bound). */
+static void test_mapfile_hash(void **state)
 {
     (void)state;
-    char h[65];
-    sha_of("", 0, h);
-    assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    sha_of("abc", 3, h);
-    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    sha_of(m448, strlen(m448), h);
-    assert_string_equal(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    /* one million 'a', fed in uneven pieces */
-    char *a = malloc(1000000);
-    assert_non_null(a);
-    memset(a, 'a', 1000000);
-    wl_sha256 s;
-    uint8_t d[32];
-    wl_sha256_init(&s);
-    for (size_t off = 0, step = 1; off < 1000000; off += step, step = step * 7 % 997 + 1)
-        wl_sha256_update(&s, a + off, off + step > 1000000 ? 1000000 - off : step);
-    wl_sha256_final(&s, d);
-    hexstr(d, h);
-    assert_string_equal(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    free(a);
-    /* every split of a 130-byte message gives the one-shot digest */
-    char msg[130], whole[65];
-    for (int i = 0; i < 130; i++)
-        msg[i] = (char)(i * 31 + 7);
-    sha_of(msg, sizeof msg, whole);
-    for (size_t cut = 0; cut <= sizeof msg; cut++) {
-        wl_sha256_init(&s);
-        wl_sha256_update(&s, msg, cut);
-        wl_sha256_update(&s, msg + cut, sizeof msg - cut);
-        wl_sha256_final(&s, d);
-        hexstr(d, h);
-        assert_string_equal(h, whole);
+    const size_t n = ((size_t)40 << 20) + 4321;
+    char path[] = "/tmp/wl_test_hash_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    uint8_t buf[4096];
+    for (size_t off = 0; off < n; off += sizeof buf) {
+        size_t k = n - off < sizeof buf ? n - off : sizeof buf;
+        for (size_t i = 0; i < k; i++)
+            buf[i] = (uint8_t)(((off + i) * 31 + 7) & 0xff);
+        assert_int_equal(write(fd, buf, k), (ssize_t)k);
     }
+    close(fd);
+    wl_mapfile *m = NULL;
+    wl_err err;
+    assert_int_equal(wl_mapfile_open(path, "a test file", &m, &err), WL_OK);
+    long before = resident_pages();
+    struct sha256_ctx h;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    char hex[65];
+    sha256_init(&h);
+    wl_mapfile_hash(m, &h);
+    long after = resident_pages();
+    sha256_digest(&h, sizeof d, d);
+    hexstr(d, hex);
+    assert_string_equal(hex, "ab886c8048b52d717bb13e1770fbc5f878a983e4ba9fc66241daa0264e0e8972");
+    long page = sysconf(_SC_PAGESIZE);
+    assert_true(before >= 0 && after >= 0);
+    /* Without the release the whole 40 MiB stays mapped in. */
+    assert_true((after - before) * page < (long)(2 * WL_MAPFILE_HASH_CHUNK));
+    wl_mapfile_close(m);
+    unlink(path);
 }
 
 static wl_layer sample_layer(void)
@@ -347,7 +352,7 @@ static void test_analyze_through_cache(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_mapfile_hash),
         cmocka_unit_test(test_key),
         cmocka_unit_test(test_key_concurrent),
         cmocka_unit_test(test_roundtrip),
