@@ -250,7 +250,8 @@ typedef struct wl_analysis {
     char *producer; /* producer_name + version (owned, may be "") */
     uint64_t peak_admitted_bytes; /* diagnostics: the most memory the worker pool admitted at
                                      once (src/membudget.h); never written to a report */
-    /* Sharded runs (shard_count > 0): this part's place, the SHA-256 of the model file (hex),
+    /* Sharded runs (shard_count > 0): this part's place, the SHA-256 of the model's files (hex;
+     * an ONNX model's external-data files included, docs/analyze-json.md),
      * and every layer of the whole model in tensor order with the shard it belongs to. layers
      * holds this shard's layers only; skipped and n_tensors stay the whole model's. */
     int shard_index, shard_count;

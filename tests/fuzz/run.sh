@@ -16,7 +16,7 @@ out=build/fuzz
 targets=${FUZZ_TARGETS:-$(ls tests/fuzz/fuzz_*.c | sed 's|.*/fuzz_||; s|\.c$||')}
 # The library's packages come from the Makefile (make fuzz passes them), so a new dependency
 # there needs no edit here; the fallback is for running this script by hand.
-pkgs="libprotobuf-c yaml-0.1 lapacke openblas jansson"
+pkgs="libprotobuf-c yaml-0.1 lapacke openblas jansson nettle"
 pkg_cflags=${FUZZ_PKG_CFLAGS:-$(pkg-config --cflags $pkgs gsl)}
 libs=${FUZZ_LIBS:-"$(pkg-config --libs $pkgs) -lgsl -lpthread -lm"}
 flags="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer
