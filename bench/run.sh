@@ -74,6 +74,17 @@ for l in json.load(sys.stdin)["layers"]:
 
 # Largest analyzed tensor in float64 bytes, from a .shapes file.
 largest_f64() { awk '!/^#/ && NF >= 3 { b = $1 * $2 * $3 * 8; if (b > m) m = b } END { printf "%.0f", m }' "$1"; }
+# The memory bound of issue 13 in KiB, from a .shapes file: 64 MiB + 3 x the largest in float64.
+bound_kb_of() { awk -v b="$(largest_f64 "$1")" 'BEGIN { printf "%.0f", 65536 + 3 * b / 1024 }'; }
+# mem_verdict LABEL PEAK_KB BOUND_KB: sets VERDICT to PASS or **FAIL**, and records a failure
+# for the banner at the end.
+mem_verdict() {
+    VERDICT=PASS
+    if [ "$2" -gt "$3" ]; then
+        VERDICT="**FAIL**"
+        MEM_FAILS+=("$1: peak RSS $(($2 / 1024)) MB > bound $(($3 / 1024)) MB")
+    fi
+}
 count_mats() { awk '!/^#/ && NF >= 3 { n += $3 } END { print n + 0 }' "$1"; }
 
 # One timed run: sets WALL (s), CPU (user + sys, s) and RSS (KiB).
@@ -103,7 +114,7 @@ MEM_FAILS=()
 SHARD_ROWS=()
 bench_shards() {
     local label=$1 model=$2 shapes=$3 runs=$4 n k r t0 t1 pids cpu rss wall mwall ident threads
-    local bwall bcpu bmerge peak floor fcpu line f c bound_kb verdict
+    local bwall bcpu bmerge peak floor fcpu line f c bound_kb
     for n in 1 2 4; do
         threads=$((n == 1 ? 2 : 1))
         bwall="" bcpu="" bmerge="" peak=0 floor="" fcpu=""
@@ -139,16 +150,12 @@ bench_shards() {
         ident=yes
         cmp -s "$OUT/single.json" "$OUT/merged.json" || ident=**NO**
         # A shard is an analyze run: the same memory bound holds for each process.
-        bound_kb=$(awk -v b="$(largest_f64 "$shapes")" 'BEGIN { printf "%.0f", 65536 + 3 * b / 1024 }')
-        verdict=PASS
-        if [ "$peak" -gt "$bound_kb" ]; then
-            verdict="**FAIL**"
-            MEM_FAILS+=("$label shards=$n: peak RSS $((peak / 1024)) MB > bound $((bound_kb / 1024)) MB")
-        fi
+        bound_kb=$(bound_kb_of "$shapes")
+        mem_verdict "$label shards=$n" "$peak" "$bound_kb"
         SHARD_ROWS+=("$(printf '| %s | %d | %d | %.3f s | %.3f s | %.2f | %.2f s | %.2f s | %.2f | %.3f s | %s MB | %s MB | %s | %s |' \
             "$label" "$n" "$runs" "$bwall" "$floor" "$(awk -v a="$bwall" -v b="$floor" 'BEGIN { print a / b }')" \
             "$bcpu" "$fcpu" "$(awk -v a="$bcpu" -v b="$fcpu" 'BEGIN { print a / b }')" "$bmerge" \
-            "$((peak / 1024))" "$((bound_kb / 1024))" "$verdict" "$ident")")
+            "$((peak / 1024))" "$((bound_kb / 1024))" "$VERDICT" "$ident")")
         echo "${SHARD_ROWS[-1]}" >&2
     done
 }
@@ -181,15 +188,10 @@ bench_model() {
         # A model over a minute gets one run (the runs column says so).
         if [ "$n" -eq 1 ] && lt 60 "$WALL"; then runs=1; fi
     done
-    local big mats bound_kb verdict ratio cratio row
-    big=$(largest_f64 "$shapes")
+    local mats bound_kb ratio cratio row
     mats=$(count_mats "$shapes")
-    bound_kb=$(awk -v b="$big" 'BEGIN { printf "%.0f", 65536 + 3 * b / 1024 }')
-    verdict=PASS
-    if [ "$peak" -gt "$bound_kb" ]; then
-        verdict="**FAIL**"
-        MEM_FAILS+=("$label: peak RSS $((peak / 1024)) MB > bound $((bound_kb / 1024)) MB")
-    fi
+    bound_kb=$(bound_kb_of "$shapes")
+    mem_verdict "$label" "$peak" "$bound_kb"
     ratio=$(awk -v a="$best" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')
     cratio=$(awk -v a="$cpu" -v b="$fcpu" 'BEGIN { printf "%.2f", a / b }')
     # The median over the runs of weightlint's CPU over the floor run right after it: each pair
@@ -202,7 +204,7 @@ bench_model() {
     row=$(printf '| %s | %s | %s | %.3f s | %.3f s | %s | %.2f s | %.2f s | %s | %s | %s MB | %s MB | %s |' \
         "$label" "$mats" "$runs" "$best" "$floor" "$ratio" "$cpu" "$fcpu" "$cratio" "$paired" \
         "$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')" \
-        "$(awk -v k="$bound_kb" 'BEGIN { printf "%.0f", k / 1024 }')" "$verdict")
+        "$(awk -v k="$bound_kb" 'BEGIN { printf "%.0f", k / 1024 }')" "$VERDICT")
     ROWS+=("$row")
     echo "$row" >&2
 }

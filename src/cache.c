@@ -1,7 +1,7 @@
 /*
- * cache.c — the per-layer result cache (`--cache DIR`, cache.h). Keys are SHA-256 digests from
- * Nettle, whose SHA-NI code path hashes ~1.5 GB/s here, against ~0.27 GB/s for the portable C
- * SHA-256 this file held before.
+ * cache.c — the per-layer result cache (`--cache DIR`, cache.h). Keys are Nettle's SHA-256: a hit
+ * still hashes the whole scored matrix as doubles, so the hash's speed (SHA-NI where the CPU
+ * has it) is most of what a hit costs.
  *
  * Why per layer and not per file: a pull request that retrains one layer of a large model
  * re-scores that layer only, external-data models need no special case (the bytes hashed are
